@@ -1,0 +1,92 @@
+"""The rules contract every game module fulfils.
+
+A :class:`GameState` is one mutable position *with its history* (the codec needs
+past boards, the draw rules need repetitions). The search walks the tree by
+``push``-ing moves from the root and ``pop``-ing them back, so no per-node
+position object is ever stored.
+
+Moves are plain ``int`` codes chosen by each game (chess: from/to/promotion bits,
+shogi: cshogi's move int, go: point index with pass = N*N), so the search tree can
+store them in a numpy array. Text notation (UCI, USI, GTP vertices) is parsed and
+printed only here, at the protocol boundary.
+
+>>> from engine.games.chess_game import ChessState
+>>> s = ChessState()
+>>> s.push(s.parse_move("e2e4")); s.move_to_text(s.legal_moves()[0])
+'g8h6'
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Sequence
+
+#: Terminal values, from the point of view of the side to move.
+WIN: float = 1.0
+DRAW: float = 0.0
+LOSS: float = -1.0
+
+
+class IllegalMoveError(ValueError):
+    """A move that is malformed or not legal in the position; the message quotes both."""
+
+
+class InvalidPositionError(ValueError):
+    """A FEN/SFEN/board description that cannot be parsed or is not a legal position."""
+
+
+class GameState(ABC):
+    """A position plus the history its rules and codec need."""
+
+    #: Short game name, as written in net metadata (``tabula.game``).
+    game: ClassVar[str]
+
+    @abstractmethod
+    def legal_moves(self) -> Sequence[int]:
+        """Legal moves of the side to move, in a deterministic order."""
+
+    @abstractmethod
+    def push(self, move: int) -> None:
+        """Play ``move`` (assumed legal: checking is :meth:`parse_move`'s job)."""
+
+    @abstractmethod
+    def pop(self) -> int:
+        """Take back the last move and return it."""
+
+    @abstractmethod
+    def copy(self) -> "GameState":
+        """An independent copy with the full history."""
+
+    @abstractmethod
+    def terminal(self) -> float | None:
+        """The game result for the side to move if the game is over here, else ``None``.
+
+        Draws by repetition count once the current position already occurred
+        earlier (in the game or inside the search tree), as lc0's two-fold rule.
+        """
+
+    @abstractmethod
+    def key(self) -> int:
+        """A 64-bit hash of everything the network sees (used by the eval cache)."""
+
+    @property
+    @abstractmethod
+    def turn(self) -> int:
+        """0 for the first player (white / black in shogi and go), 1 for the second."""
+
+    @property
+    @abstractmethod
+    def ply(self) -> int:
+        """Number of moves played since the game's start position (history length)."""
+
+    @abstractmethod
+    def move_to_text(self, move: int) -> str:
+        """The move in the protocol's notation (UCI, USI, GTP vertex)."""
+
+    @abstractmethod
+    def parse_move(self, text: str) -> int:
+        """Parse a move in protocol notation; raise :class:`IllegalMoveError` if not legal."""
+
+    def is_legal(self, move: int) -> bool:
+        """Whether ``move`` is legal here (default: membership in :meth:`legal_moves`)."""
+        return move in self.legal_moves()

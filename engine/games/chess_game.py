@@ -1,0 +1,181 @@
+"""Chess rules through python-chess, with the history the lc0 codec needs.
+
+Move codes: ``from | to << 6 | promotion << 12`` (python-chess square and piece
+numbers; promotion 0 = none). Castling is python-chess's own move (``e1g1`` in
+standard chess, king-takes-rook in Chess960). The null move ``0000`` is code 0.
+
+>>> s = ChessState()
+>>> m = s.parse_move("e2e4"); m == chess.E2 | chess.E4 << 6
+True
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Sequence
+
+import chess
+
+from .base import DRAW, LOSS, GameState, IllegalMoveError, InvalidPositionError
+
+NULL_MOVE = 0
+
+
+def encode_move(move: chess.Move) -> int:
+    """python-chess move → int code."""
+    return move.from_square | (move.to_square << 6) | ((move.promotion or 0) << 12)
+
+
+def decode_move(code: int) -> chess.Move:
+    """int code → python-chess move (``0`` is the null move)."""
+    if code == NULL_MOVE:
+        return chess.Move.null()
+    promo = code >> 12
+    return chess.Move(code & 63, (code >> 6) & 63, promo or None)
+
+
+def _snapshot(board: chess.Board) -> tuple[int, ...]:
+    """The 12 piece bitboards: white P N B R Q K, then black P N B R Q K."""
+    white, black = board.occupied_co
+    return (
+        board.pawns & white, board.knights & white, board.bishops & white,
+        board.rooks & white, board.queens & white, board.kings & white,
+        board.pawns & black, board.knights & black, board.bishops & black,
+        board.rooks & black, board.queens & black, board.kings & black,
+    )
+
+
+def _lc0_ep_flag(board: chess.Board) -> int:
+    """lc0's en-passant flag: set after a double push when an enemy pawn stands beside it.
+
+    Returns the file + 1 of the pushed pawn, or 0. Whether the capture is legal
+    (pins) is deliberately not checked, as lc0 does not check it.
+    """
+    ep = board.ep_square
+    if ep is None:
+        return 0
+    # the pawn that just moved stands one rank beyond the ep square, from the mover's side
+    pawn_sq = ep + 8 if board.turn == chess.BLACK else ep - 8
+    enemy_pawns = board.pawns & board.occupied_co[board.turn]
+    neighbours = chess.BB_SQUARES[pawn_sq]
+    adj = ((neighbours << 1) & ~chess.BB_FILE_A) | ((neighbours >> 1) & ~chess.BB_FILE_H)
+    return (chess.square_file(pawn_sq) + 1) if enemy_pawns & adj else 0
+
+
+class ChessState(GameState):
+    """A python-chess board plus per-ply piece snapshots and repetition counts.
+
+    ``snapshots[i]`` / ``repetitions[i]`` describe the i-th position of the game
+    (index 0 is the start position given by FEN or startpos), so
+    ``snapshots[-1]`` is the current position.
+    """
+
+    game: ClassVar[str] = "chess"
+
+    def __init__(self, fen: str | None = None, *, chess960: bool = False) -> None:
+        try:
+            self.board = chess.Board(fen or chess.STARTING_FEN, chess960=chess960)
+        except ValueError as exc:
+            raise InvalidPositionError(f"invalid FEN {fen!r}: {exc}") from None
+        status = self.board.status()
+        # tolerate positions python-chess flags only for being unusual, reject impossible ones
+        fatal = (chess.STATUS_NO_WHITE_KING | chess.STATUS_NO_BLACK_KING | chess.STATUS_TOO_MANY_KINGS
+                 | chess.STATUS_OPPOSITE_CHECK | chess.STATUS_PAWNS_ON_BACKRANK | chess.STATUS_EMPTY)
+        if status & fatal:
+            raise InvalidPositionError(f"illegal position {fen!r} ({chess.Status(status & fatal)!r})")
+        #: whether the game started from the standard start position (lc0 HistoryFill=fen_only)
+        self.from_startpos = self.board.board_fen() == chess.STARTING_BOARD_FEN and fen in (
+            None, chess.STARTING_FEN)
+        self.snapshots: list[tuple[int, ...]] = [_snapshot(self.board)]
+        self.ep_flags: list[int] = [_lc0_ep_flag(self.board)]
+        self._poskeys: list[int] = [self._poskey(self.snapshots[0], self.ep_flags[0])]
+        self.repetitions: list[int] = [0]
+        self._moves: list[int] | None = None
+
+    # -- positions and hashing -------------------------------------------------------
+    def _poskey(self, snap: tuple[int, ...], ep_flag: int) -> int:
+        return hash((snap, self.board.turn, self.board.castling_rights, ep_flag))
+
+    def _repetition_count(self) -> int:
+        """lc0's rule: look back 4, 6, … plies, not past the last irreversible move."""
+        keys, reps = self._poskeys, self.repetitions
+        cur = len(keys) - 1
+        limit = self.board.halfmove_clock
+        i = 4
+        while i <= limit and cur - i >= 0:
+            if keys[cur - i] == keys[cur]:
+                return reps[cur - i] + 1
+            i += 2
+        return 0
+
+    # -- GameState --------------------------------------------------------------------
+    @property
+    def turn(self) -> int:
+        return 0 if self.board.turn == chess.WHITE else 1
+
+    @property
+    def ply(self) -> int:
+        return len(self.snapshots) - 1
+
+    def legal_moves(self) -> Sequence[int]:
+        if self._moves is None:
+            self._moves = [m.from_square | (m.to_square << 6) | ((m.promotion or 0) << 12)
+                           for m in self.board.generate_legal_moves()]
+        return self._moves
+
+    def push(self, move: int) -> None:
+        self.board.push(decode_move(move))
+        snap = _snapshot(self.board)
+        ep = _lc0_ep_flag(self.board)
+        self.snapshots.append(snap)
+        self.ep_flags.append(ep)
+        self._poskeys.append(self._poskey(snap, ep))
+        self.repetitions.append(self._repetition_count())
+        self._moves = None
+
+    def pop(self) -> int:
+        move = encode_move(self.board.pop())
+        self.snapshots.pop()
+        self.ep_flags.pop()
+        self._poskeys.pop()
+        self.repetitions.pop()
+        self._moves = None
+        return move
+
+    def copy(self) -> "ChessState":
+        new = object.__new__(ChessState)
+        new.board = self.board.copy()
+        new.from_startpos = self.from_startpos
+        new.snapshots = list(self.snapshots)
+        new.ep_flags = list(self.ep_flags)
+        new._poskeys = list(self._poskeys)
+        new.repetitions = list(self.repetitions)
+        new._moves = None
+        return new
+
+    def terminal(self) -> float | None:
+        if not self.legal_moves():
+            return LOSS if self.board.is_check() else DRAW
+        if self.repetitions[-1] >= 1 or self.board.halfmove_clock >= 100:
+            return DRAW
+        if self.board.is_insufficient_material():
+            return DRAW
+        return None
+
+    def key(self) -> int:
+        prev = self._poskeys[-2] if len(self._poskeys) > 1 else 0
+        return hash((self._poskeys[-1], self.repetitions[-1] > 0, self.board.halfmove_clock, prev))
+
+    def move_to_text(self, move: int) -> str:
+        return self.board.uci(decode_move(move)) if move != NULL_MOVE else "0000"
+
+    def parse_move(self, text: str) -> int:
+        try:
+            move = self.board.parse_uci(text)
+        except ValueError as exc:
+            raise IllegalMoveError(f"illegal move {text!r} in {self.board.fen()}: {exc}") from None
+        return encode_move(move)
+
+    # -- chess specifics --------------------------------------------------------------
+    def fen(self) -> str:
+        """The current position as FEN (Shredder-FEN castling in Chess960)."""
+        return self.board.fen()
