@@ -1,0 +1,346 @@
+"""The engine controller: one position, the options, one search thread, the time manager.
+
+Protocol front ends (UCI, USI, GTP) only translate text into these calls. Which
+calls block is stated on each: ``go`` and ``stop`` return at once; ``ensure_ready``
+and ``set_position`` may block (loading the net, waiting for a search to end).
+
+Results come back through callbacks run on the search thread: ``on_info`` about
+every second and once before the end, ``on_done`` exactly once per ``go``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .codecs.base import NetworkMismatchError
+from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_threads
+from .games.base import GameState
+from .options import OptionError, Options, Param
+from .search.mcts import Line, Search, SearchStats
+from .search.params import SEARCH_PARAMS, SearchParams
+from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
+                              SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
+from .search.tree import Tree
+from .timeman import Budget, Clock, allocate, movetime_budget
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NET = "<default>"
+
+#: Options every front end shows (protocols add their own, e.g. UCI_ShowWDL).
+ENGINE_PARAMS: tuple[Param, ...] = (
+    Param("WeightsFile", "string", DEFAULT_NET,
+          "Path of the ONNX network; <default> is the bundled net for this game."),
+    Param("Backend", "combo", "auto", "onnxruntime execution provider.", choices=BACKENDS),
+    Param("Threads", "spin", default_threads(),
+          "CPU threads for the network (the search runs on its own thread beside them).", 1, 256),
+    Param("NNCacheSize", "spin", 200_000, "Positions kept in the network result cache.", 0, 10_000_000),
+    Param("Hash", "spin", 256, "Memory for the search tree, in MB.", 16, 65536),
+    Param("MultiPV", "spin", 1, "Number of best lines reported.", 1, 500),
+    Param("Move Overhead", "spin", 100, "Milliseconds kept in reserve per move for GUI/pipe latency.",
+          0, 10_000),
+    Param("Clear Hash", "button", None, "Forget the search tree and the network cache."),
+)
+
+
+class EngineError(RuntimeError):
+    """Something the user asked for cannot be done now (no net, busy, …)."""
+
+
+@dataclass
+class Limits:
+    """The fields of a ``go`` command (any subset); times in ms."""
+
+    time_ms: float | None = None       #: the side to move's clock
+    inc_ms: float = 0.0
+    opp_time_ms: float | None = None
+    moves_to_go: int | None = None
+    byoyomi_ms: float = 0.0
+    movetime_ms: float | None = None
+    nodes: int | None = None
+    depth: int | None = None
+    mate: int | None = None
+    infinite: bool = False
+    ponder: bool = False
+    searchmoves: list[int] = field(default_factory=list)
+
+    @property
+    def timed(self) -> bool:
+        """Whether a clock or movetime bounds this search."""
+        return self.time_ms is not None or self.movetime_ms is not None or self.byoyomi_ms > 0
+
+
+@dataclass
+class Report:
+    """One progress report: statistics plus the best lines."""
+
+    stats: SearchStats
+    lines: list[Line]
+    hashfull: int
+    final: bool = False
+
+
+InfoFn = Callable[[Report], None]
+DoneFn = Callable[[int | None, int | None], None]  # best move, ponder move
+
+
+class Engine:
+    """Game-agnostic controller. ``game`` is the rules' name the net must match."""
+
+    def __init__(self, game: str, *, default_net: str | None = None,
+                 extra_params: Sequence[Param] = ()) -> None:
+        self.game = game
+        self.default_net = default_net
+        self.options = Options((*ENGINE_PARAMS, *SEARCH_PARAMS, *extra_params))
+        self.evaluator: OnnxEvaluator | None = None
+        self._loaded_key: tuple | None = None
+        self.cache = EvalCache(self.options["NNCacheSize"])
+        self.state: GameState | None = None
+        self._base: object = None
+        self._moves: list[int] = []
+        self.tree: Tree | None = None
+        self._tree_base: object = None
+        self._tree_moves: list[int] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ponderhit = threading.Event()
+        self.last_error: Exception | None = None
+
+    # -- options and network -------------------------------------------------------------
+    def set_option(self, name: str, value: str | None) -> None:
+        """Validate and store an option (raises :class:`OptionError`). Blocks while searching."""
+        self.wait()
+        p = self.options.param(name)
+        v = self.options.set(name, value)
+        norm = p.name
+        if norm == "Clear Hash":
+            self.clear()
+        elif norm == "NNCacheSize":
+            self.cache = EvalCache(int(v))
+        elif norm in ("PolicyTemperature",):
+            self.cache.clear()
+            self.tree = None
+        elif norm == "Hash":
+            self.tree = None
+
+    def net_path(self) -> str:
+        """The network file the options point at."""
+        path = self.options["WeightsFile"]
+        if path in (DEFAULT_NET, "", "<autodiscover>"):
+            if not self.default_net:
+                raise NetworkLoadError(f"no network set and no bundled {self.game} net: "
+                                       f"set the WeightsFile option to an .onnx file")
+            return self.default_net
+        return str(Path(path).expanduser())
+
+    def ensure_ready(self) -> str | None:
+        """Load (or reload after an option change) the network. Blocks.
+
+        Returns a one-line description when a net was (re)loaded; raises
+        :class:`NetworkLoadError` / :class:`NetworkMismatchError` with the reason.
+        """
+        self.wait()
+        key = (self.net_path(), self.options["Backend"], self.options["Threads"],
+               self.options["MinibatchSize"])
+        if self.evaluator is not None and key == self._loaded_key:
+            return None
+        old, self.evaluator, self._loaded_key = self.evaluator, None, None
+        if old is not None:
+            old.close()
+        ev = OnnxEvaluator(key[0], backend=key[1], threads=key[2], max_batch=max(1, key[3]))
+        if ev.codec.game != self.game:
+            ev.close()
+            raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
+        self.evaluator, self._loaded_key = ev, key
+        self.cache.clear()
+        self.tree = None
+        return ev.describe()
+
+    def clear(self) -> None:
+        """Forget the tree and the cache (``ucinewgame``, ``Clear Hash``). Blocks while searching."""
+        self.wait()
+        self.tree = None
+        self.cache.clear()
+
+    # -- position ---------------------------------------------------------------------------
+    def set_position(self, state: GameState, base: object, moves: Sequence[int]) -> None:
+        """Set the position: ``state`` is ``base`` (a hashable start description) plus ``moves``.
+
+        Blocks while a search runs (it is stopped first).
+        """
+        self.stop()
+        self.wait()
+        self.state = state
+        self._base = base
+        self._moves = list(moves)
+
+    def _prepare_tree(self) -> Tree:
+        budget = int(self.options["Hash"]) << 20
+        t = self.tree
+        if t is not None and self._tree_base == self._base and \
+                self._moves[: len(self._tree_moves)] == self._tree_moves and t.hashfull() < 500:
+            if t.reroot(self._moves[len(self._tree_moves):]):
+                self._tree_moves = list(self._moves)
+                return t
+        t = Tree(budget_bytes=budget)
+        self.tree, self._tree_base, self._tree_moves = t, self._base, list(self._moves)
+        return t
+
+    # -- searching ----------------------------------------------------------------------------
+    def go(self, limits: Limits, on_info: InfoFn, on_done: DoneFn) -> None:
+        """Start searching the current position. Must not block."""
+        if self.state is None:
+            raise EngineError("no position set")
+        if self.evaluator is None:
+            self.ensure_ready()
+        self.wait()
+        self._stop.clear()
+        self._ponderhit.clear()
+        state = self.state.copy()
+        self._thread = threading.Thread(target=self._run, args=(state, limits, on_info, on_done),
+                                        name="tabula-search", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the search to end now; ``on_done`` follows shortly. Must not block."""
+        self._stop.set()
+
+    def ponderhit(self) -> None:
+        """The expected move was played: switch the ponder search to the clock. Must not block."""
+        self._ponderhit.set()
+
+    def searching(self) -> bool:
+        """Whether a search thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self) -> None:
+        """Block until the running search (if any) has ended."""
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join()
+
+    def _budget(self, limits: Limits, state: GameState) -> Budget | None:
+        overhead = float(self.options["Move Overhead"])
+        if limits.movetime_ms is not None:
+            return movetime_budget(limits.movetime_ms, overhead)
+        if limits.time_ms is not None or limits.byoyomi_ms > 0:
+            clock = Clock(limits.time_ms or 0.0, limits.inc_ms, limits.moves_to_go, limits.byoyomi_ms)
+            return allocate(clock, overhead_ms=overhead)
+        return None
+
+    def _time_chain(self, limits: Limits, state: GameState, offset: float) -> tuple[list[Stopper], float]:
+        """Stoppers for the clock part of the limits, counted from ``offset`` seconds."""
+        budget = self._budget(limits, state)
+        if budget is None:
+            return [], float("inf")
+        return [TimeStopper(offset + budget.soft_ms / 1000.0)], offset + budget.hard_ms / 1000.0
+
+    def _run(self, state: GameState, limits: Limits, on_info: InfoFn, on_done: DoneFn) -> None:
+        best: int | None = None
+        ponder: int | None = None
+        try:
+            best, ponder = self._search(state, limits, on_info)
+        except Exception as exc:  # keep the engine up: report, then still answer with a legal move
+            self.last_error = exc
+            log.exception("search failed")
+            moves = state.legal_moves()
+            best = moves[0] if moves else None
+        finally:
+            on_done(best, ponder)
+
+    def _search(self, state: GameState, limits: Limits, on_info: InfoFn) -> tuple[int | None, int | None]:
+        moves = state.legal_moves()
+        waiting = limits.infinite or limits.ponder
+        if not moves:
+            self._idle_until_released(limits)
+            return None, None
+        if self.evaluator is None:
+            raise EngineError("no network loaded")
+        params = SearchParams.from_options(self.options)
+        tree = self._prepare_tree()
+        search = Search(state, tree, self.evaluator, self.cache, params,
+                        root_moves=limits.searchmoves or None, abort=self._stop)
+        multipv = int(self.options["MultiPV"])
+        stoppers: list[Stopper] = []
+        if limits.nodes is not None:
+            stoppers.append(NodesStopper(limits.nodes))
+        if limits.depth is not None:
+            stoppers.append(DepthStopper(limits.depth))
+        if limits.mate is not None:
+            stoppers.append(MateStopper(limits.mate, lambda: search.lines(1)[0].mate))
+        deadline = float("inf")
+        if not limits.ponder:
+            timed, deadline = self._time_chain(limits, state, 0.0)
+            stoppers += timed
+        chain = self._chain(stoppers, params)
+        single = len(moves) == 1 and limits.timed and not waiting
+        last_info = time.monotonic()
+        stop_by_limit = False
+        while not self._stop.is_set():
+            if limits.ponder and self._ponderhit.is_set():
+                limits.ponder = False
+                waiting = limits.infinite
+                timed, deadline = self._time_chain(limits, state, search.stats().elapsed)
+                chain = self._chain(stoppers + timed, params)
+            s = search.stats()
+            if single:
+                break
+            if not waiting and chain.should_stop(s):
+                stop_by_limit = True
+                break
+            if s.root_proven or s.tree_full:
+                if not waiting:
+                    break
+                # nothing left to search: wait for stop/ponderhit without burning a core
+                self._stop.wait(0.05)
+                continue
+            if deadline != float("inf"):
+                per_leaf = s.elapsed / max(s.playouts, 1)
+                room = (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0
+                search.batch_limit = int(max(1, min(params.minibatch, room)))
+            search.step()
+            now = time.monotonic()
+            if now - last_info >= 1.0:
+                last_info = now
+                on_info(self._report(search, multipv))
+        # a nodes limit wants every playout; any other reason ends at once
+        search.finish(wait=stop_by_limit and chain.reason == "nodes")
+        if waiting and not self._stop.is_set():
+            self._idle_until_released(limits)
+        on_info(self._report(search, multipv, final=True))
+        best = search.best_move()
+        ponder = None
+        lines = search.lines(1)
+        if lines and len(lines[0].pv) > 1:
+            ponder = lines[0].pv[1]
+        return best, ponder
+
+    def _chain(self, stoppers: list[Stopper], params: SearchParams) -> Chain:
+        base = [*stoppers, ProvenStopper(), TreeFullStopper()]
+        if params.smart_pruning > 0:
+            base.append(SmartPruningStopper(params.smart_pruning, tuple(stoppers)))
+        return Chain(base)
+
+    def _idle_until_released(self, limits: Limits) -> None:
+        """In ``infinite``/``ponder`` mode the answer waits for ``stop`` (or ``ponderhit``)."""
+        if not (limits.infinite or limits.ponder):
+            return
+        while not self._stop.is_set():
+            if limits.ponder and not limits.infinite and self._ponderhit.is_set():
+                return
+            self._stop.wait(0.02)
+
+    def _report(self, search: Search, multipv: int, final: bool = False) -> Report:
+        return Report(search.stats(), search.lines(multipv), search.tree.hashfull(), final)
+
+    # -- helpers for front ends ------------------------------------------------------------------
+    def describe_error(self, exc: Exception) -> str:
+        """One line for an error the front end reports (net problems, bad options)."""
+        if isinstance(exc, (NetworkLoadError, NetworkMismatchError, OptionError, EngineError)):
+            return str(exc)
+        return f"{type(exc).__name__}: {exc}"

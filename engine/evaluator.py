@@ -1,0 +1,191 @@
+"""Network evaluation: one onnxruntime session, preallocated batch buffers, a result cache.
+
+The flow is lc0's backend flow: a search fills rows of a :class:`Batch`'s input
+buffers through the codec, then :meth:`OnnxEvaluator.submit` runs it on the
+evaluator's own worker thread (onnxruntime releases the GIL), so the search can
+gather the next batch while the network runs. Two batches alternate.
+
+>>> ev = OnnxEvaluator("net.onnx", backend="cpu")      # doctest: +SKIP
+>>> b = ev.new_batch(); ev.codec.encode(state, b.inputs, 0)
+>>> outputs = ev.submit(b, 1).result()
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np
+
+from .codecs import codec_for
+from .codecs.base import Codec, NetSignature
+
+BACKENDS = ("auto", "cpu", "cuda", "tensorrt")
+_PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+}
+
+
+class NetworkLoadError(RuntimeError):
+    """The network file is missing, unreadable, not ONNX, or the backend is unavailable."""
+
+
+def default_threads() -> int:
+    """Intra-op threads for the net: all cores but one, which the search thread keeps."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def available_providers() -> list[str]:
+    """Execution providers this onnxruntime build offers."""
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def pick_providers(backend: str) -> list[str]:
+    """Provider list for a backend name; ``auto`` takes the best available."""
+    have = available_providers()
+    if backend == "auto":
+        order = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+        # TensorRT builds engines for minutes on first use: auto prefers CUDA when both exist
+        if "CUDAExecutionProvider" in have:
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return [p for p in order if p in have][:1] or ["CPUExecutionProvider"]
+    if backend not in _PROVIDERS:
+        raise NetworkLoadError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    want = _PROVIDERS[backend]
+    if want not in have:
+        raise NetworkLoadError(
+            f"backend {backend!r} needs {want}, which this onnxruntime does not have "
+            f"(available: {', '.join(have)}); install onnxruntime-gpu for cuda/tensorrt")
+    return [want] if want == "CPUExecutionProvider" else [want, "CPUExecutionProvider"]
+
+
+def read_signature(path: str | Path) -> NetSignature:
+    """Read names, shapes and metadata of an ONNX file without building a session for it."""
+    session = _open_session(path, ["CPUExecutionProvider"], threads=1)
+    return _signature(path, session)
+
+
+def _open_session(path: str | Path, providers: list[str], threads: int, spin: bool = False):
+    import onnxruntime as ort
+
+    p = Path(path)
+    if not p.is_file():
+        raise NetworkLoadError(f"network file not found: {p}")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # a spinning pool steals the core the search thread needs between calls
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(p), sess_options=so, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception classes
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NetworkLoadError(f"cannot load {p} as an ONNX network: {first}") from None
+
+
+def _signature(path: str | Path, session) -> NetSignature:
+    meta = session.get_modelmeta().custom_metadata_map or {}
+    return NetSignature(
+        path=str(path),
+        inputs={i.name: tuple(i.shape) for i in session.get_inputs()},
+        outputs={o.name: tuple(o.shape) for o in session.get_outputs()},
+        metadata=dict(meta),
+    )
+
+
+@dataclass
+class Batch:
+    """Preallocated input buffers for up to ``capacity`` positions."""
+
+    inputs: dict[str, np.ndarray]
+    capacity: int
+
+
+class OnnxEvaluator:
+    """An onnxruntime session for one net, with its codec and a worker thread.
+
+    ``submit`` must not block the caller; ``result()`` on the returned future blocks.
+    """
+
+    def __init__(self, path: str | Path, *, backend: str = "auto", threads: int | None = None,
+                 max_batch: int = 256, spin: bool = False) -> None:
+        self.path = str(path)
+        self.backend = backend
+        self.threads = threads or default_threads()
+        self.session = _open_session(path, pick_providers(backend), self.threads, spin)
+        self.signature = _signature(path, self.session)
+        self.codec: Codec = codec_for(self.signature)
+        self.max_batch = max_batch
+        self.providers = self.session.get_providers()
+        self._outputs = self.codec.output_names
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-net")
+
+    def new_batch(self, capacity: int | None = None) -> Batch:
+        """Zeroed input buffers shaped as the codec asks."""
+        cap = capacity or self.max_batch
+        return Batch({name: np.zeros((cap, *shape), np.float32)
+                      for name, shape in self.codec.input_shapes.items()}, cap)
+
+    def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
+        """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs)."""
+        feeds = {name: buf[:n] for name, buf in batch.inputs.items()}
+        values = self.session.run(self._outputs, feeds)
+        return dict(zip(self._outputs, values))
+
+    def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
+        """Queue the first ``n`` rows on the worker thread. Must not block."""
+        return self._pool.submit(self.run, batch, n)
+
+    def close(self) -> None:
+        """Stop the worker thread (waits for a batch in flight)."""
+        self._pool.shutdown(wait=True)
+
+    def describe(self) -> str:
+        """One line for ``info string``: file, codec, provider."""
+        return (f"{Path(self.path).name}: codec {self.codec.name}, {self.providers[0]}, "
+                f"{self.threads} thread(s)")
+
+
+class EvalCache:
+    """Bounded map from position key to (priors over legal moves, Q, D); oldest entries go first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(0, capacity)
+        self._d: OrderedDict[int, tuple[np.ndarray, float, float]] = OrderedDict()
+        self.hits = 0
+        self.lookups = 0
+
+    def get(self, key: int) -> tuple[np.ndarray, float, float] | None:
+        """Cached entry or None."""
+        self.lookups += 1
+        entry = self._d.get(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
+
+    def put(self, key: int, priors: np.ndarray, q: float, d: float) -> None:
+        """Store, evicting the oldest entry when full."""
+        if self.capacity == 0:
+            return
+        d_ = self._d
+        d_[key] = (priors, q, d)
+        if len(d_) > self.capacity:
+            d_.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (after a net or temperature change)."""
+        self._d.clear()
+        self.hits = self.lookups = 0
+
+    def __len__(self) -> int:
+        return len(self._d)
+

@@ -1,0 +1,416 @@
+"""PUCT Monte-Carlo tree search with virtual-loss minibatches, overlapped with the network.
+
+One :class:`Search` runs on one thread. Each :meth:`Search.step` gathers a batch of
+leaves (walking the tree by pushing moves onto one game state and popping them
+back), then completes the batch submitted by the previous step, then submits the
+new one: the network evaluates batch *k* while the search gathers batch *k+1*.
+
+Terminal positions (mate, stalemate, draws by rule or repetition) are scored by
+the rules without the net; positions found in the eval cache are expanded at
+once. A node whose result is proven (a side can force mate) is treated as
+terminal afterwards, which also yields ``mate`` scores.
+
+The search never reads a clock: limits live in :mod:`engine.search.stoppers`, and
+the caller loops ``while not stopper.should_stop(search.stats()): search.step()``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..codecs.base import softmax_priors
+from ..evaluator import Batch, EvalCache, OnnxEvaluator
+from ..games.base import GameState
+from .params import SearchParams
+from .tree import Tree
+
+
+@dataclass
+class _Leaf:
+    """A leaf waiting for the network."""
+
+    node: int
+    path: list[int]
+    moves: Sequence[int]
+    idx: np.ndarray
+    key: int
+
+
+@dataclass
+class SearchStats:
+    """What stoppers and reporters read after each step."""
+
+    playouts: int = 0          #: leaves completed by this search (terminal, cache or net)
+    nodes: int = 0             #: root visits, including those reused from earlier searches
+    depth_sum: int = 0
+    seldepth: int = 0
+    collisions: int = 0
+    net_positions: int = 0     #: positions sent to the network
+    cache_hits: int = 0
+    elapsed: float = 0.0       #: seconds since the search started
+    root_proven: bool = False
+    tree_full: bool = False
+    top_visits: tuple[int, int] = (0, 0)  #: visits of the best and second-best root moves
+
+    @property
+    def depth(self) -> int:
+        """Average depth of the playouts, lc0 style."""
+        return round(self.depth_sum / self.playouts) if self.playouts else 0
+
+    @property
+    def nps(self) -> int:
+        """Playouts per second."""
+        return int(self.playouts / self.elapsed) if self.elapsed > 0 else 0
+
+
+@dataclass
+class Line:
+    """One root move's summary, for ``info … multipv k``."""
+
+    move: int
+    visits: int
+    q: float          #: mean value in [-1, 1] for the side to move at the root
+    d: float          #: mean draw probability
+    prior: float
+    pv: list[int] = field(default_factory=list)
+    mate: int | None = None  #: moves to mate, >0 if the root side mates, <0 if it is mated
+
+
+class Search:
+    """A search from one root; owns no thread. ``step`` blocks for one batch cycle."""
+
+    def __init__(self, state: GameState, tree: Tree, evaluator: OnnxEvaluator, cache: EvalCache,
+                 params: SearchParams, *, root_moves: Sequence[int] | None = None,
+                 abort: threading.Event | None = None) -> None:
+        self.state = state
+        self.tree = tree
+        self.ev = evaluator
+        self.codec = evaluator.codec
+        self.cache = cache
+        self.params = params
+        self.abort = abort or threading.Event()
+        self._slots: list[Batch] = [evaluator.new_batch(params.minibatch),
+                                    evaluator.new_batch(params.minibatch)]
+        self._k = 0
+        self._inflight: tuple[Future, list[_Leaf]] | None = None
+        self._t0 = time.monotonic()
+        self._stats = SearchStats()
+        self.eval_seconds = 0.0  # network wall time of completed batches (for batch sizing)
+        self.batch_limit = params.minibatch
+        self._root_mask: np.ndarray | None = None
+        self._ensure_root_expanded()
+        if root_moves:
+            self.restrict_root(root_moves)
+
+    # -- setup ---------------------------------------------------------------------------
+    def _ensure_root_expanded(self) -> None:
+        t = self.tree
+        root = t.root
+        if t.count[root] >= 0:
+            return
+        moves = self.state.legal_moves()
+        key = self.state.key()
+        hit = self.cache.get(key)
+        if hit is not None and len(hit[0]) == len(moves):
+            priors, q, d = hit
+        else:
+            batch = self._slots[0]
+            self.codec.encode(self.state, batch.inputs, 0)
+            out = self.ev.run(batch, 1)
+            idx = self.codec.policy_indices(self.state, moves)
+            priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
+            qa, da = self.codec.decode_value(out, 1)
+            q, d = float(qa[0]), float(da[0])
+            self.cache.put(key, priors, q, d)
+        t.expand(root, moves, priors)
+        t.root_n, t.root_w, t.root_d = 1, q, d
+
+    def restrict_root(self, moves: Sequence[int]) -> None:
+        """Search only these root moves (UCI ``searchmoves``)."""
+        t = self.tree
+        e = t.edges(t.root)
+        allowed = set(moves)
+        mask = np.array([int(m) in allowed for m in t.move[e.start:e.stop]], bool)
+        self._root_mask = mask if mask.any() else None
+
+    # -- selection -------------------------------------------------------------------------
+    def _select(self, node: int, is_root: bool) -> int:
+        t, p = self.tree, self.params
+        f = int(t.first[node])
+        c = int(t.count[node])
+        sl = slice(f, f + c)
+        n = t.n[sl]
+        vl = t.vl[sl]
+        nv = n + vl
+        if is_root:
+            parent_n, parent_q = t.root_n, t.root_w / max(t.root_n, 1)
+        else:
+            pe = t.pedge[node]
+            parent_n = int(t.n[pe])
+            parent_q = -float(t.w[pe]) / max(parent_n, 1)
+        prior = t.prior[sl]
+        visited = n > 0
+        fpu = parent_q - p.fpu_reduction * math.sqrt(float(prior[visited].sum()))
+        cpuct = p.cpuct + p.cpuct_factor * math.log((parent_n + p.cpuct_base) / p.cpuct_base)
+        children_visits = int(nv.sum())
+        u_scale = cpuct * math.sqrt(max(children_visits, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = np.where(nv > 0, (t.w[sl] - p.virtual_loss * vl) / nv, fpu)
+        score = q + u_scale * prior / (1.0 + nv)
+        if is_root and self._root_mask is not None:
+            score = np.where(self._root_mask, score, -np.inf)
+        return f + int(np.argmax(score))
+
+    # -- one batch cycle -------------------------------------------------------------------
+    def step(self) -> None:
+        """Gather a batch, finish the one in flight, submit the new one. Blocks ~one net call."""
+        slot = self._slots[self._k & 1]
+        leaves = self._gather(slot)
+        if self.abort.is_set():  # answer at once: drop what was gathered, leave the net's batch
+            self._inflight, dropped = None, self._inflight
+            for leaf in leaves + (dropped[1] if dropped else []):
+                self.tree.count[leaf.node] = Tree.UNEXPANDED
+                self._undo_virtual_loss(leaf.path)
+            return
+        if self._inflight is not None:
+            self._complete(*self._inflight)
+            self._inflight = None
+        if leaves:
+            self._inflight = (self.ev.submit(slot, len(leaves)), leaves)
+            self._stats.net_positions += len(leaves)
+        self._k += 1
+
+    def _gather(self, slot: Batch) -> list[_Leaf]:
+        t, state, cache = self.tree, self.state, self.cache
+        leaves: list[_Leaf] = []
+        limit = min(self.batch_limit, slot.capacity)
+        collisions = 0
+        stats = self._stats
+        root = t.root
+        abort = self.abort
+        while len(leaves) < limit and collisions < self.params.max_collisions:
+            if abort.is_set():
+                break
+            if t.status[root] != Tree.UNKNOWN or t.full or t.count[root] == 0:
+                break
+            node = root
+            path: list[int] = []
+            pushed = 0
+            try:
+                while True:
+                    e = self._select(node, node == root)
+                    path.append(e)
+                    t.vl[e] += 1
+                    state.push(int(t.move[e]))
+                    pushed += 1
+                    child = int(t.child[e])
+                    if child < 0:
+                        child = t.new_node(e, node)
+                    else:
+                        st = t.status[child]
+                        if st != Tree.UNKNOWN:  # terminal or proven: exact value, no net
+                            value = 0.0 if st == Tree.DRAWN else (1.0 if st == Tree.WON else -1.0)
+                            self._backup(path, value, 1.0 if st == Tree.DRAWN else 0.0)
+                            break
+                        cnt = t.count[child]
+                        if cnt == Tree.PENDING:
+                            self._undo_virtual_loss(path)
+                            collisions += 1
+                            stats.collisions += 1
+                            break
+                        if cnt >= 0:
+                            node = child
+                            continue
+                        # an unexpanded node (its evaluation was dropped earlier): evaluate it now
+                    result = state.terminal()
+                    if result is not None:
+                        t.count[child] = 0
+                        if result > 0:
+                            t.status[child] = Tree.WON
+                        elif result < 0:
+                            t.status[child] = Tree.LOST
+                        else:
+                            t.status[child] = Tree.DRAWN
+                        self._backup(path, float(result), 1.0 if result == 0 else 0.0)
+                        self._propagate_proof(child)
+                        break
+                    moves = state.legal_moves()
+                    key = state.key()
+                    hit = cache.get(key)
+                    if hit is not None and len(hit[0]) == len(moves):
+                        stats.cache_hits += 1
+                        t.expand(child, moves, hit[0])
+                        self._backup(path, hit[1], hit[2])
+                        break
+                    row = len(leaves)
+                    self.codec.encode(state, slot.inputs, row)
+                    leaves.append(_Leaf(child, path, moves, self.codec.policy_indices(state, moves), key))
+                    t.count[child] = Tree.PENDING
+                    break
+            finally:
+                for _ in range(pushed):
+                    state.pop()
+        return leaves
+
+    def _complete(self, fut: Future, leaves: list[_Leaf]) -> None:
+        t0 = time.monotonic()
+        out = fut.result()
+        self.eval_seconds += time.monotonic() - t0
+        policy = out[self.codec.policy_output]
+        q, d = self.codec.decode_value(out, len(leaves))
+        temp = self.params.policy_temperature
+        t, cache = self.tree, self.cache
+        for i, leaf in enumerate(leaves):
+            priors = softmax_priors(policy[i, leaf.idx], temp)
+            qi, di = float(q[i]), float(d[i])
+            t.count[leaf.node] = Tree.UNEXPANDED
+            t.expand(leaf.node, leaf.moves, priors)
+            cache.put(leaf.key, priors, qi, di)
+            self._backup(leaf.path, qi, di)
+
+    def _undo_virtual_loss(self, path: list[int]) -> None:
+        vl = self.tree.vl
+        for e in path:
+            vl[e] -= 1
+
+    def _backup(self, path: list[int], value: float, draw: float) -> None:
+        """Add a leaf value (leaf side-to-move view) along the path, removing virtual loss."""
+        t = self.tree
+        v = -value  # the last edge's mover is the leaf's opponent
+        for e in reversed(path):
+            t.n[e] += 1
+            t.w[e] += v
+            t.d[e] += draw
+            t.vl[e] -= 1
+            v = -v
+        t.root_n += 1
+        t.root_w -= v  # v was flipped once past the root's own move
+        t.root_d += draw
+        s = self._stats
+        s.playouts += 1
+        depth = len(path)
+        s.depth_sum += depth
+        if depth > s.seldepth:
+            s.seldepth = depth
+
+    def _propagate_proof(self, node: int) -> None:
+        """Push a newly known win/loss up the tree (mate proofs)."""
+        t = self.tree
+        while node != t.root:
+            parent = int(t.parent[node])
+            if parent < 0 or t.status[parent] != Tree.UNKNOWN:
+                return
+            st = t.status[node]
+            if st == Tree.LOST:  # the mover found a win
+                t.status[parent] = Tree.WON
+                t.plies[parent] = t.plies[node] + 1
+            elif st == Tree.WON:
+                e = t.edges(parent)
+                kids = t.child[e.start:e.stop]
+                if (kids < 0).any() or not (t.status[kids] == Tree.WON).all():
+                    return
+                t.status[parent] = Tree.LOST
+                t.plies[parent] = int(t.plies[kids].max()) + 1
+            else:
+                return
+            node = parent
+
+    # -- ending and reporting ----------------------------------------------------------------
+    def finish(self, wait: bool) -> None:
+        """End the search: complete the batch in flight (``wait``) or drop it and undo its losses."""
+        if self._inflight is None:
+            return
+        fut, leaves = self._inflight
+        self._inflight = None
+        if wait:
+            self._complete(fut, leaves)
+            return
+        t = self.tree
+        for leaf in leaves:
+            t.count[leaf.node] = Tree.UNEXPANDED
+            self._undo_virtual_loss(leaf.path)
+
+    def stats(self) -> SearchStats:
+        """Current statistics (cheap)."""
+        s = self._stats
+        t = self.tree
+        s.elapsed = time.monotonic() - self._t0
+        s.nodes = t.root_n
+        s.root_proven = t.status[t.root] in (Tree.WON, Tree.LOST)
+        s.tree_full = t.full
+        e = t.edges(t.root)
+        n = t.n[e.start:e.stop]
+        if self._root_mask is not None:
+            n = np.where(self._root_mask, n, -1)
+        if len(n) >= 2:
+            top2 = np.partition(n, len(n) - 2)[-2:]
+            s.top_visits = (int(top2[1]), int(top2[0]))
+        elif len(n) == 1:
+            s.top_visits = (int(n[0]), 0)
+        return s
+
+    def _ranked_edges(self, node: int, mask: np.ndarray | None = None) -> list[int]:
+        """Edges of ``node`` best first: proven wins (fastest), then visits, Q, prior; proven losses last."""
+        t = self.tree
+        e = t.edges(node)
+        if len(e) == 0:
+            return []
+        sl = slice(e.start, e.stop)
+        n = t.n[sl].astype(np.float64)
+        q = np.where(n > 0, t.w[sl] / np.maximum(n, 1), -2.0)
+        kids = t.child[sl]
+        kid_status = np.where(kids >= 0, t.status[np.maximum(kids, 0)], 0)
+        kid_plies = np.where(kids >= 0, t.plies[np.maximum(kids, 0)], 0)
+        win = kid_status == Tree.LOST
+        loss = kid_status == Tree.WON
+        rank = np.where(win, 2.0, np.where(loss, -1.0, 0.0))
+        order = np.lexsort((t.prior[sl], q, n, np.where(win, -kid_plies, 0), rank))[::-1]
+        if mask is not None:
+            order = [i for i in order if mask[i]]
+        return [e.start + int(i) for i in order]
+
+    def best_move(self) -> int | None:
+        """The move to play: proven wins first, then most visits, then Q, then prior."""
+        ranked = self._ranked_edges(self.tree.root, self._root_mask)
+        return int(self.tree.move[ranked[0]]) if ranked else None
+
+    def pv(self, edge: int, max_len: int = 32) -> list[int]:
+        """Principal variation starting with ``edge``: follow the best child while it exists."""
+        t = self.tree
+        line = [int(t.move[edge])]
+        node = int(t.child[edge])
+        while node >= 0 and t.count[node] > 0 and len(line) < max_len:
+            ranked = self._ranked_edges(node)
+            if not ranked or t.n[ranked[0]] == 0:
+                break
+            e = ranked[0]
+            line.append(int(t.move[e]))
+            node = int(t.child[e])
+        return line
+
+    def lines(self, k: int = 1) -> list[Line]:
+        """The best ``k`` root moves with their statistics and PVs."""
+        t = self.tree
+        out = []
+        for e in self._ranked_edges(t.root, self._root_mask)[:k]:
+            n = int(t.n[e])
+            child = int(t.child[e])
+            mate = None
+            if child >= 0 and t.status[child] in (Tree.WON, Tree.LOST):
+                plies = int(t.plies[child]) + 1  # plies from the root to the end
+                mate = (plies + 1) // 2 if t.status[child] == Tree.LOST else -(plies // 2)
+            if n > 0:
+                q, d = float(t.w[e]) / n, float(t.d[e]) / n
+            else:
+                q, d = (t.root_w / max(t.root_n, 1)), t.root_d / max(t.root_n, 1)
+            if mate is not None:
+                q, d = (1.0 if mate > 0 else -1.0), 0.0
+            out.append(Line(int(t.move[e]), n, q, d, float(t.prior[e]), self.pv(e), mate))
+        return out

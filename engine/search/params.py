@@ -1,0 +1,53 @@
+"""Search parameters: one frozen object snapshotted at ``go``, declared once as :class:`Param`.
+
+Defaults follow lc0's classic search (src/search/classic/params.cc) where the
+facts carry over: cpuct 1.745 growing with ``ln((N + 38739) / 38739)`` times
+3.894, FPU reduction 0.330, policy softmax temperature 1.359, smart pruning 1.33.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..options import Options, Param
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """PUCT and batching knobs; one snapshot per search."""
+
+    cpuct: float = 1.745
+    cpuct_base: float = 38739.0
+    cpuct_factor: float = 3.894
+    fpu_reduction: float = 0.330
+    policy_temperature: float = 1.359
+    minibatch: int = 64
+    max_collisions: int = 32
+    smart_pruning: float = 1.33
+    virtual_loss: float = 1.0
+
+    @classmethod
+    def from_options(cls, opts: Options) -> "SearchParams":
+        """Snapshot the current option values."""
+        return cls(
+            cpuct=opts["CPuct"], cpuct_base=opts["CPuctBase"], cpuct_factor=opts["CPuctFactor"],
+            fpu_reduction=opts["FpuReduction"], policy_temperature=opts["PolicyTemperature"],
+            minibatch=opts["MinibatchSize"], max_collisions=opts["MaxCollisions"],
+            smart_pruning=opts["SmartPruningFactor"] if opts["SmartPruning"] else 0.0,
+        )
+
+
+#: Search options shown to GUIs (UCI names; USI shows the same names without spaces).
+SEARCH_PARAMS: tuple[Param, ...] = (
+    Param("MinibatchSize", "spin", 64, "Leaves gathered per network call (virtual-loss batch).", 1, 1024),
+    Param("MaxCollisions", "spin", 32, "Collisions tolerated while gathering one batch.", 1, 1024),
+    Param("CPuct", "float", 1.745, "PUCT exploration constant (lc0 default).", 0.0, 100.0),
+    Param("CPuctBase", "float", 38739.0, "Visits scale of cpuct growth.", 1.0, 1e9),
+    Param("CPuctFactor", "float", 3.894, "Multiplier of ln((N+base)/base) added to cpuct.", 0.0, 1000.0),
+    Param("FpuReduction", "float", 0.330, "First-play urgency: parent Q minus this × sqrt(visited policy).",
+          -100.0, 100.0),
+    Param("PolicyTemperature", "float", 1.359, "Softmax temperature of the policy logits.", 0.1, 10.0),
+    Param("SmartPruning", "check", True, "Stop early when the best move can no longer change."),
+    Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
+          0.0, 10.0),
+)

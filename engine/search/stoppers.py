@@ -1,0 +1,139 @@
+"""When to stop: one tiny object per limit, chained; the search loop only asks the chain.
+
+``go infinite`` and ``go ponder`` simply build a chain without limits.
+
+>>> chain = Chain([NodesStopper(100)])
+>>> chain.should_stop(SearchStats(playouts=100))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .mcts import SearchStats
+
+
+class Stopper:
+    """Decides from the stats whether the search should end now."""
+
+    reason: str = "limit"
+
+    def should_stop(self, s: SearchStats) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def remaining_playouts(self, s: SearchStats) -> float:
+        """Playouts this limit still allows (inf if it does not bound them)."""
+        return float("inf")
+
+
+@dataclass
+class NodesStopper(Stopper):
+    """``go nodes N``: playouts of this search."""
+
+    nodes: int
+    reason: str = "nodes"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.playouts >= self.nodes
+
+    def remaining_playouts(self, s: SearchStats) -> float:
+        return max(0, self.nodes - s.playouts)
+
+
+@dataclass
+class TimeStopper(Stopper):
+    """A time budget: stop at ``soft`` seconds (``hard`` is the limit smart pruning never passes)."""
+
+    soft: float
+    reason: str = "time"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.elapsed >= self.soft
+
+    def remaining_playouts(self, s: SearchStats) -> float:
+        if s.playouts < 8 or s.elapsed <= 0.0:
+            return float("inf")
+        return max(0.0, self.soft - s.elapsed) * s.playouts / s.elapsed
+
+
+@dataclass
+class DepthStopper(Stopper):
+    """``go depth D`` on lc0's average depth."""
+
+    depth: int
+    reason: str = "depth"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.depth >= self.depth
+
+
+@dataclass
+class MateStopper(Stopper):
+    """``go mate M``: stop once a mate in at most M moves is proven."""
+
+    moves: int
+    mate_fn: object = None  # callable returning the root's mate distance in moves or None
+    reason: str = "mate"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        if not s.root_proven or self.mate_fn is None:
+            return False
+        m = self.mate_fn()  # type: ignore[operator]
+        return m is not None and 0 < m <= self.moves
+
+
+class ProvenStopper(Stopper):
+    """The root's result is proven: searching more changes nothing."""
+
+    reason = "proven"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.root_proven
+
+
+class TreeFullStopper(Stopper):
+    """The tree reached its memory budget."""
+
+    reason = "memory"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.tree_full
+
+
+@dataclass
+class SmartPruningStopper(Stopper):
+    """Stop when the runner-up cannot catch the best move in the playouts left (lc0's rule)."""
+
+    factor: float
+    others: tuple[Stopper, ...] = ()
+    min_playouts: int = 32
+    reason: str = "pruned"
+
+    def should_stop(self, s: SearchStats) -> bool:
+        if self.factor <= 0 or s.playouts < self.min_playouts:
+            return False
+        remaining = min((o.remaining_playouts(s) for o in self.others), default=float("inf"))
+        if remaining == float("inf"):
+            return False
+        best, second = s.top_visits
+        return best - second > remaining / self.factor
+
+
+class Chain(Stopper):
+    """Stops when any member stops; remembers which one did."""
+
+    def __init__(self, stoppers: Iterable[Stopper]) -> None:
+        self.stoppers = list(stoppers)
+        self.reason = ""
+
+    def should_stop(self, s: SearchStats) -> bool:
+        for st in self.stoppers:
+            if st.should_stop(s):
+                self.reason = st.reason
+                return True
+        return False
+
+    def remaining_playouts(self, s: SearchStats) -> float:
+        return min((st.remaining_playouts(s) for st in self.stoppers), default=float("inf"))

@@ -1,0 +1,116 @@
+"""UCI front end: chess GUIs, cutechess-cli and python-chess talk to Tabula through this.
+
+``score cp`` is ``90·tan(1.5637541897·Q)`` of the best move's mean value Q (see
+:func:`protocols.common.q_to_cp`); ``score mate N`` when the search proved a mate.
+``depth`` is the average playout depth and ``seldepth`` the deepest, as lc0 reports.
+"""
+
+from __future__ import annotations
+
+from engine.controller import Engine, Report
+from engine.games.base import InvalidPositionError
+from engine.games.chess_game import ChessState, decode_move
+from engine.options import Param
+
+from .common import EngineProtocol, Writer, q_to_cp, wdl_permille
+
+UCI_PARAMS: tuple[Param, ...] = (
+    Param("Ponder", "check", False, "Think on the opponent's time (the GUI sends go ponder)."),
+    Param("UCI_ShowWDL", "check", False, "Add win/draw/loss per mille to info lines."),
+    Param("UCI_Chess960", "check", False, "Chess960 castling (king takes rook) and Shredder-FEN."),
+    Param("UCI_AnalyseMode", "check", False, "Accepted for GUIs that send it; it changes nothing."),
+)
+
+
+class UciProtocol(EngineProtocol):
+    """The engine side of UCI."""
+
+    hello = "uci"
+    hello_ok = "uciok"
+    spaced_names = True
+
+    def __init__(self, engine: Engine, write: Writer | None = None) -> None:
+        super().__init__(engine, write)
+        self.commands["ucinewgame"] = self.cmd_ucinewgame
+
+    def cmd_ucinewgame(self, args: list[str]) -> None:
+        self.engine.stop()
+        self.engine.clear()
+
+    def parse_position(self, args: list[str]) -> tuple[ChessState, object, list[int]]:
+        if not args:
+            raise InvalidPositionError("usage: position startpos|fen <fen> [moves …]")
+        chess960 = bool(self.engine.options["UCI_Chess960"])
+        if "moves" in args:
+            k = args.index("moves")
+            head, moves = args[:k], args[k + 1:]
+        else:
+            head, moves = args, []
+        if head[0] == "startpos":
+            fen = None
+        elif head[0] == "fen":
+            fields = head[1:]
+            if len(fields) < 4:
+                raise InvalidPositionError(f"FEN needs at least 4 fields: {' '.join(fields)!r}")
+            fields += ["0", "1"][len(fields) - 4:] if len(fields) < 6 else []
+            fen = " ".join(fields)
+        else:
+            raise InvalidPositionError(f"position: expected startpos or fen, got {head[0]!r}")
+        state = ChessState(fen, chess960=chess960)
+        codes = []
+        for text in moves:
+            code = state.parse_move(text)
+            state.push(code)
+            codes.append(code)
+        return state, (fen or "startpos", chess960), codes
+
+    def format_info(self, report: Report) -> list[str]:
+        s = report.stats
+        state = self.engine.state
+        show_wdl = bool(self.engine.options["UCI_ShowWDL"])
+        multi = len(report.lines) > 1
+        out = []
+        for k, line in enumerate(report.lines, 1):
+            if line.mate is not None:
+                score = f"score mate {line.mate}"
+            else:
+                score = f"score cp {q_to_cp(line.q)}"
+            if show_wdl:
+                w, d, l_ = wdl_permille(line.q, line.d)
+                score += f" wdl {w} {d} {l_}"
+            pv = " ".join(self._pv_text(state, line.pv)) if state is not None else ""
+            parts = [f"info depth {max(1, s.depth)} seldepth {max(1, s.seldepth)}",
+                     f"time {int(s.elapsed * 1000)} nodes {s.nodes}", score,
+                     f"hashfull {report.hashfull} nps {s.nps}"]
+            if multi:
+                parts.append(f"multipv {k}")
+            parts.append(f"pv {pv}")
+            out.append(" ".join(parts))
+        return out
+
+    @staticmethod
+    def _pv_text(state: ChessState, pv: list[int]) -> list[str]:
+        """PV moves in UCI notation (walks a copy so notation follows the board)."""
+        board = state.board.copy(stack=False)
+        out = []
+        for code in pv:
+            move = decode_move(code)
+            out.append(board.uci(move))
+            board.push(move)
+        return out
+
+    def format_bestmove(self, best: int | None, ponder: int | None, state) -> str:
+        if best is None or state is None:
+            return "bestmove 0000"
+        text = f"bestmove {state.move_to_text(best)}"
+        if ponder is not None:
+            state = state.copy()
+            state.push(best)
+            if ponder in state.legal_moves():
+                text += f" ponder {state.move_to_text(ponder)}"
+        return text
+
+
+def run_uci(engine: Engine, lines, write: Writer | None = None) -> None:
+    """Run the UCI loop over an iterable of input lines."""
+    UciProtocol(engine, write).run(lines)
