@@ -281,6 +281,7 @@ class Engine:
         single = len(moves) == 1 and limits.timed and not waiting
         last_info = time.monotonic()
         stop_by_limit = False
+        idle_steps = 0
         while not self._stop.is_set():
             if limits.ponder and self._ponderhit.is_set():
                 limits.ponder = False
@@ -299,11 +300,21 @@ class Engine:
                 # nothing left to search: wait for stop/ponderhit without burning a core
                 self._stop.wait(0.05)
                 continue
+            room = chain.remaining_playouts(s) - search.pending
             if deadline != float("inf"):
                 per_leaf = s.elapsed / max(s.playouts, 1)
-                room = (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0
-                search.batch_limit = int(max(1, min(params.minibatch, room)))
+                room = min(room, (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0)
+            search.batch_limit = int(max(0 if room <= 0 else 1, min(params.minibatch, room)))
+            before = s.playouts
             search.step()
+            if search.stats().playouts == before and search.pending == 0:
+                idle_steps += 1
+                if idle_steps >= 3:  # nothing left to expand (e.g. every line ends in a draw)
+                    if not waiting:
+                        break
+                    self._stop.wait(0.05)
+            else:
+                idle_steps = 0
             now = time.monotonic()
             if now - last_info >= 1.0:
                 last_info = now

@@ -48,6 +48,12 @@ def make_net(
         feat = "features"
     else:
         feat = flat_names[0]
+    scales = list(scale.values()) if isinstance(scale, Mapping) else [scale]
+    if not any(scales) and len(scales) >= (len(outputs) if isinstance(scale, Mapping) else 1):
+        # all-zero weights: reduce the input to one feature so the constant net costs nothing
+        inits.append(numpy_helper.from_array(np.array([1], np.int64), "sum_axes"))
+        nodes.append(helper.make_node("ReduceSum", [feat, "sum_axes"], ["summed"], keepdims=1))
+        feat, total = "summed", 1
     graph_outputs = []
     for name, (size, act) in outputs.items():
         s = scale.get(name, 0.0) if isinstance(scale, Mapping) else scale

@@ -35,7 +35,7 @@ def decode_move(code: int) -> chess.Move:
 
 def _snapshot(board: chess.Board) -> tuple[int, ...]:
     """The 12 piece bitboards: white P N B R Q K, then black P N B R Q K."""
-    white, black = board.occupied_co
+    black, white = board.occupied_co  # indexed by colour: BLACK = 0, WHITE = 1
     return (
         board.pawns & white, board.knights & white, board.bishops & white,
         board.rooks & white, board.queens & white, board.kings & white,
@@ -61,6 +61,32 @@ def _lc0_ep_flag(board: chess.Board) -> int:
     return (chess.square_file(pawn_sq) + 1) if enemy_pawns & adj else 0
 
 
+def _lc0_fen_ep_flag(board: chess.Board) -> int:
+    """lc0's en-passant flag for a position read from FEN: the FEN's square, no adjacency test.
+
+    lc0 keeps any FEN en-passant square whose square is empty and whose pushed pawn
+    stands in front of it (it rejects other FENs; we drop the flag instead). Returns
+    the file + 1 of the pushed pawn, or 0.
+    """
+    ep = board.ep_square
+    if ep is None or chess.square_rank(ep) != (5 if board.turn == chess.WHITE else 2):
+        return 0
+    pawn_sq = ep - 8 if board.turn == chess.WHITE else ep + 8
+    their_pawns = board.pawns & board.occupied_co[not board.turn]
+    if board.occupied & chess.BB_SQUARES[ep] or not their_pawns & chess.BB_SQUARES[pawn_sq]:
+        return 0
+    return chess.square_file(ep) + 1
+
+
+def _is_lc0_startpos(board: chess.Board) -> bool:
+    """Whether lc0 would see this board as its start board (pieces, white to move, KQkq, no ep).
+
+    Move counters do not count: lc0 compares boards, not FEN strings.
+    """
+    return (board.board_fen() == chess.STARTING_BOARD_FEN and board.turn == chess.WHITE
+            and board.clean_castling_rights() == chess.BB_CORNERS and not _lc0_fen_ep_flag(board))
+
+
 class ChessState(GameState):
     """A python-chess board plus per-ply piece snapshots and repetition counts.
 
@@ -82,11 +108,12 @@ class ChessState(GameState):
                  | chess.STATUS_OPPOSITE_CHECK | chess.STATUS_PAWNS_ON_BACKRANK | chess.STATUS_EMPTY)
         if status & fatal:
             raise InvalidPositionError(f"illegal position {fen!r} ({chess.Status(status & fatal)!r})")
-        #: whether the game started from the standard start position (lc0 HistoryFill=fen_only)
-        self.from_startpos = self.board.board_fen() == chess.STARTING_BOARD_FEN and fen in (
-            None, chess.STARTING_FEN)
+        #: whether the game started from the standard start position (lc0 HistoryFill=fen_only):
+        #: lc0's board comparison, so a start FEN with other move counters counts too
+        self.from_startpos = _is_lc0_startpos(self.board)
         self.snapshots: list[tuple[int, ...]] = [_snapshot(self.board)]
-        self.ep_flags: list[int] = [_lc0_ep_flag(self.board)]
+        #: lc0's en-passant flag per position; the first one follows lc0's FEN reading
+        self.ep_flags: list[int] = [_lc0_fen_ep_flag(self.board)]
         self._poskeys: list[int] = [self._poskey(self.snapshots[0], self.ep_flags[0])]
         self.repetitions: list[int] = [0]
         self._moves: list[int] | None = None

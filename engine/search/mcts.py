@@ -195,7 +195,11 @@ class Search:
         stats = self._stats
         root = t.root
         abort = self.abort
-        while len(leaves) < limit and collisions < self.params.max_collisions:
+        start_playouts = stats.playouts
+        # every simulation counts against the limit: leaves sent to the net and those
+        # answered at once (terminal, proven, cached), so a tree of draws cannot spin here
+        while len(leaves) + stats.playouts - start_playouts < limit and \
+                collisions < self.params.max_collisions:
             if abort.is_set():
                 break
             if t.status[root] != Tree.UNKNOWN or t.full or t.count[root] == 0:
@@ -321,6 +325,11 @@ class Search:
             else:
                 return
             node = parent
+
+    @property
+    def pending(self) -> int:
+        """Leaves in the batch the network is evaluating now."""
+        return len(self._inflight[1]) if self._inflight is not None else 0
 
     # -- ending and reporting ----------------------------------------------------------------
     def finish(self, wait: bool) -> None:

@@ -169,7 +169,8 @@ class Tree:
         if node == self.root:
             return True
         pe = int(self.pedge[node])
-        if self.count[node] < 0:  # never evaluated
+        if self.count[node] <= 0 or self.status[node] == self.DRAWN:
+            # never evaluated, or a draw by repetition that only the old path made final
             return False
         self.root_n = int(self.n[pe])
         # edge stats are from the mover's view: the mover of the last edge is the new root's opponent

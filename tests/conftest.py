@@ -1,0 +1,26 @@
+"""Shared fixtures: small ONNX nets built at test time (no third-party nets in the repo)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from netfactory import make_lc0_net  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def uniform_chess_net(tmp_path_factory) -> Path:
+    """lc0-signature net with a uniform policy and a constant even WDL."""
+    return make_lc0_net(tmp_path_factory.mktemp("nets") / "uniform.onnx", scale=0.0)
+
+
+@pytest.fixture(scope="session")
+def random_chess_net(tmp_path_factory) -> Path:
+    """lc0-signature net with small random weights (varied priors and values), our metadata."""
+    return make_lc0_net(tmp_path_factory.mktemp("nets") / "random.onnx", scale=0.02, seed=1,
+                        metadata={"tabula.game": "chess", "tabula.codec": "lc0-112",
+                                  "tabula.value": "wdl"})

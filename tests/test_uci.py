@@ -1,0 +1,323 @@
+"""UCI front end: parser and state machine through the protocol object, then end to end
+with python-chess's engine client and a raw pipe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import chess
+import chess.engine
+import pytest
+
+from engine.controller import Engine
+from protocols.common import Writer, q_to_cp, wdl_permille
+from protocols.uci import UCI_PARAMS, UciProtocol
+
+
+class Sink:
+    """Collects written lines; waits for one that starts with a prefix."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+
+    def write(self, text: str) -> None:
+        with self.cond:
+            self.lines.extend(text.splitlines())
+            self.cond.notify_all()
+
+    def flush(self) -> None:
+        pass
+
+    def wait_for(self, prefix: str, count: int = 1, timeout: float = 10.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                hits = [ln for ln in self.lines if ln.startswith(prefix)]
+                if len(hits) >= count:
+                    return hits
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {prefix!r} in {self.lines[-20:]}")
+                self.cond.wait(left)
+
+
+@pytest.fixture()
+def uci(uniform_chess_net):
+    sink = Sink()
+    engine = Engine("chess", extra_params=UCI_PARAMS)
+    proto = UciProtocol(engine, Writer(sink))
+    proto.handle(f"setoption name WeightsFile value {uniform_chess_net}")
+    yield proto, sink
+    proto.shutdown()
+
+
+def test_handshake_lists_options_with_types(uci):
+    proto, sink = uci
+    proto.handle("uci")
+    out = sink.lines
+    assert out[0].startswith("id name Tabula") and out[-1] == "uciok"
+    opts = [ln for ln in out if ln.startswith("option name ")]
+    names = {ln.split(" type ")[0][len("option name "):] for ln in opts}
+    for want in ["WeightsFile", "Backend", "Threads", "MinibatchSize", "CPuct", "FpuReduction",
+                 "PolicyTemperature", "NNCacheSize", "MultiPV", "UCI_ShowWDL", "Move Overhead",
+                 "Ponder", "UCI_Chess960", "SmartPruning"]:
+        assert want in names, want
+    assert "option name Move Overhead type spin default 100 min 0 max 10000" in opts
+    assert "option name CPuct type string default 1.745" in opts
+    assert "option name Backend type combo default auto var auto var cpu var cuda var tensorrt" in opts
+
+
+def test_net_is_not_loaded_before_isready(uci):
+    proto, sink = uci
+    proto.handle("uci")
+    assert proto.engine.evaluator is None
+    proto.handle("isready")
+    assert sink.lines[-1] == "readyok"
+    assert proto.engine.evaluator is not None
+
+
+@pytest.mark.parametrize("line,needle", [
+    ("foo bar", "unknown command"),
+    ("position fen not/a/fen w - - 0 1", "invalid FEN"),
+    ("position startpos moves e2e4 e2e4", "illegal move 'e2e4'"),
+    ("position banana", "expected startpos or fen"),
+    ("setoption name CPuct value abc", "takes a number"),
+    ("setoption name MultiPV value 0", "outside"),
+    ("setoption name Backend value quantum", "takes one of"),
+    ("setoption name NoSuchThing value 1", "unknown option"),
+    ("setoption name UCI_ShowWDL value maybe", "true or false"),
+])
+def test_bad_input_gets_info_string_and_engine_stays_up(uci, line, needle):
+    proto, sink = uci
+    assert proto.handle(line) is True
+    assert any(ln.startswith("info string error") and needle in ln for ln in sink.lines), sink.lines
+    proto.handle("isready")
+    assert sink.lines[-1] == "readyok"
+
+
+def test_missing_net_is_reported_and_go_still_answers(tmp_path):
+    sink = Sink()
+    proto = UciProtocol(Engine("chess", extra_params=UCI_PARAMS), Writer(sink))
+    proto.handle(f"setoption name WeightsFile value {tmp_path / 'nope.onnx'}")
+    proto.handle("isready")
+    assert any("network file not found" in ln for ln in sink.lines)
+    assert sink.lines[-1] == "readyok"
+    proto.handle("position startpos")
+    proto.handle("go nodes 10")
+    best = sink.wait_for("bestmove")[0].split()[1]
+    assert chess.Move.from_uci(best) in chess.Board().legal_moves
+    proto.shutdown()
+
+
+def test_mismatched_net_is_reported(tmp_path):
+    from netfactory import make_net
+    path = make_net(tmp_path / "other.onnx", {"x": (3, 4, 4)}, {"p": (10, "none"), "v": (1, "tanh")})
+    sink = Sink()
+    proto = UciProtocol(Engine("chess", extra_params=UCI_PARAMS), Writer(sink))
+    proto.handle(f"setoption name WeightsFile value {path}")
+    proto.handle("isready")
+    err = [ln for ln in sink.lines if ln.startswith("info string error")]
+    assert err and "no codec accepts" in err[0] and "other.onnx" in err[0]
+    proto.shutdown()
+
+
+def test_not_onnx_file_is_reported(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("hello")
+    sink = Sink()
+    proto = UciProtocol(Engine("chess", extra_params=UCI_PARAMS), Writer(sink))
+    proto.handle(f"setoption name WeightsFile value {bad}")
+    proto.handle("isready")
+    assert any("cannot load" in ln and "bad.onnx" in ln for ln in sink.lines)
+    proto.shutdown()
+
+
+def test_go_fields_in_any_order(uci):
+    proto, sink = uci
+    proto.handle("position startpos moves e2e4")
+    state = proto.engine.state
+    lim = proto.parse_go("binc 100 movestogo 5 wtime 1000 btime 2000 winc 7 searchmoves e7e5 d7d5".split(),
+                         state)
+    assert lim.time_ms == 2000 and lim.inc_ms == 100 and lim.opp_time_ms == 1000
+    assert lim.moves_to_go == 5 and len(lim.searchmoves) == 2
+    lim = proto.parse_go("nodes 50 infinite ponder depth 3 mate 2 movetime 99".split(), state)
+    assert (lim.nodes, lim.infinite, lim.ponder, lim.depth, lim.mate, lim.movetime_ms) == \
+        (50, True, True, 3, 2, 99)
+
+
+def test_one_bestmove_per_go_and_stray_stop_is_silent(uci):
+    proto, sink = uci
+    proto.handle("isready")
+    proto.handle("position startpos")
+    proto.handle("go nodes 30")
+    sink.wait_for("bestmove")
+    proto.handle("stop")
+    proto.handle("stop")
+    proto.handle("isready")
+    sink.wait_for("readyok", 2)
+    assert len([ln for ln in sink.lines if ln.startswith("bestmove")]) == 1
+
+
+def test_infinite_then_stop_and_isready_mid_search(uci):
+    proto, sink = uci
+    proto.handle("isready")
+    proto.handle("position startpos")
+    proto.handle("go infinite")
+    time.sleep(0.2)
+    proto.handle("isready")
+    assert sink.lines[-1] == "readyok" or "readyok" in sink.lines[-3:]
+    assert not [ln for ln in sink.lines if ln.startswith("bestmove")]
+    proto.handle("stop")
+    sink.wait_for("bestmove")
+
+
+def test_info_line_fields(uci):
+    proto, sink = uci
+    proto.handle("setoption name UCI_ShowWDL value true")
+    proto.handle("setoption name MultiPV value 2")
+    proto.handle("isready")
+    proto.handle("position startpos")
+    proto.handle("go nodes 100")
+    sink.wait_for("bestmove")
+    infos = [ln for ln in sink.lines if ln.startswith("info depth")]
+    assert infos
+    last = infos[-1].split()
+    for key in ["seldepth", "time", "nodes", "score", "wdl", "hashfull", "nps", "multipv", "pv"]:
+        assert key in last, key
+
+
+def test_no_legal_move_answers_0000(uci):
+    proto, sink = uci
+    proto.handle("isready")
+    proto.handle("position fen 7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")
+    proto.handle("go movetime 100")
+    assert sink.wait_for("bestmove")[0] == "bestmove 0000"
+
+
+def test_chess960_castling_notation(uci):
+    proto, sink = uci
+    proto.handle("setoption name UCI_Chess960 value true")
+    proto.handle("isready")
+    proto.handle("position fen r3k2r/8/8/8/8/8/8/R3K2R w HAha - 0 1 moves e1h1")
+    assert not [ln for ln in sink.lines if "error" in ln]
+    assert proto.engine.state.board.board_fen() == "r3k2r/8/8/8/8/8/8/R4RK1"
+    proto.handle("go nodes 50")
+    best = sink.wait_for("bestmove")[0].split()[1]
+    assert best in {"e8h8", "e8a8"} or chess.Move.from_uci(best) in proto.engine.state.board.legal_moves
+
+
+def test_score_mappings():
+    assert q_to_cp(0.0) == 0
+    assert q_to_cp(-0.2) == -q_to_cp(0.2)
+    assert abs(q_to_cp(0.1) - 90 * 0.1564) < 3
+    assert wdl_permille(0.0, 1.0) == (0, 1000, 0)
+    assert sum(wdl_permille(0.3, 0.2)) == 1000
+
+
+# -- end to end: python-chess drives `tabula uci` ------------------------------------------------
+
+def _engine_cmd(net) -> list[str]:
+    return [sys.executable, "-m", "protocols.cli", "uci", "--net", str(net)]
+
+
+@pytest.mark.slow
+def test_python_chess_plays_a_full_game(random_chess_net):
+    with chess.engine.SimpleEngine.popen_uci(_engine_cmd(random_chess_net), timeout=30) as eng:
+        board = chess.Board()
+        while not board.is_game_over(claim_draw=True) and board.ply() < 120:
+            result = eng.play(board, chess.engine.Limit(nodes=20))
+            assert result.move in board.legal_moves
+            board.push(result.move)
+        eng.quit()
+    assert board.ply() > 0
+
+
+@pytest.mark.slow
+def test_python_chess_analyse_multipv(random_chess_net):
+    with chess.engine.SimpleEngine.popen_uci(_engine_cmd(random_chess_net), timeout=30) as eng:
+        infos = eng.analyse(chess.Board(), chess.engine.Limit(nodes=300), multipv=3)
+        assert len(infos) == 3
+        moves = [i["pv"][0] for i in infos]
+        assert len(set(moves)) == 3
+        for i in infos:
+            assert "score" in i and "nodes" in i and "depth" in i
+        eng.quit()
+
+
+@pytest.mark.slow
+def test_python_chess_ponder_hit_and_stop(random_chess_net):
+    with chess.engine.SimpleEngine.popen_uci(_engine_cmd(random_chess_net), timeout=30) as eng:
+        board = chess.Board()
+        res = eng.play(board, chess.engine.Limit(white_clock=5, black_clock=5), ponder=True)
+        assert res.move in board.legal_moves
+        eng.quit()
+    # raw protocol: go ponder must wait for ponderhit/stop
+    proc = subprocess.Popen(_engine_cmd(random_chess_net), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, bufsize=1)
+    try:
+        send = lambda s: (proc.stdin.write(s + "\n"), proc.stdin.flush())  # noqa: E731
+        send("uci"), send("isready")
+        _read_until(proc, "readyok")
+        send("position startpos moves e2e4 e7e5")
+        send("go ponder wtime 2000 btime 2000")
+        time.sleep(0.5)
+        send("isready")
+        lines = _read_until(proc, "readyok")
+        assert not any(ln.startswith("bestmove") for ln in lines)
+        send("ponderhit")
+        lines = _read_until(proc, "bestmove", timeout=10)
+        send("position startpos moves d2d4")
+        send("go ponder wtime 2000 btime 2000")
+        time.sleep(0.3)
+        send("stop")
+        _read_until(proc, "bestmove", timeout=5)
+        send("quit")
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+
+
+def _read_until(proc, prefix: str, timeout: float = 20.0) -> list[str]:
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.strip())
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"no {prefix} in {lines[-10:]}")
+
+
+@pytest.mark.slow
+def test_raw_pipe_latency_of_readyok_and_stop(random_chess_net):
+    proc = subprocess.Popen(_engine_cmd(random_chess_net), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, bufsize=1)
+    try:
+        send = lambda s: (proc.stdin.write(s + "\n"), proc.stdin.flush())  # noqa: E731
+        send("uci")
+        _read_until(proc, "uciok")
+        send("isready")
+        _read_until(proc, "readyok")
+        send("position startpos")
+        send("go infinite")
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        send("isready")
+        _read_until(proc, "readyok")
+        ready_latency = time.monotonic() - t0
+        t0 = time.monotonic()
+        send("stop")
+        _read_until(proc, "bestmove")
+        stop_latency = time.monotonic() - t0
+        send("quit")
+        assert proc.wait(timeout=10) == 0
+        assert ready_latency < 0.2, ready_latency
+        assert stop_latency < 0.5, stop_latency
+    finally:
+        proc.kill()
