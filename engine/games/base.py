@@ -87,6 +87,15 @@ class GameState(ABC):
     def parse_move(self, text: str) -> int:
         """Parse a move in protocol notation; raise :class:`IllegalMoveError` if not legal."""
 
+    def quick_win(self) -> int | None:
+        """Plies to a forced win for the side to move found by a cheap rules-level check, or None.
+
+        The search calls this at every new leaf that is not terminal (shogi: a short
+        mate search); a result makes the leaf a proven win without a network call.
+        The default finds nothing.
+        """
+        return None
+
     def is_legal(self, move: int) -> bool:
         """Whether ``move`` is legal here (default: membership in :meth:`legal_moves`)."""
         return move in self.legal_moves()

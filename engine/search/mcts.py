@@ -245,6 +245,14 @@ class Search:
                         self._backup(path, float(result), 1.0 if result == 0 else 0.0)
                         self._propagate_proof(child)
                         break
+                    win = state.quick_win()
+                    if win is not None:
+                        t.count[child] = 0
+                        t.status[child] = Tree.WON
+                        t.plies[child] = win
+                        self._backup(path, 1.0, 0.0)
+                        self._propagate_proof(child)
+                        break
                     moves = state.legal_moves()
                     key = state.key()
                     hit = cache.get(key)
