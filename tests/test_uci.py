@@ -321,3 +321,24 @@ def test_raw_pipe_latency_of_readyok_and_stop(random_chess_net):
         assert stop_latency < 0.5, stop_latency
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_short_clock_game_never_flags(random_chess_net):
+    """Self-play at 2 s + 20 ms per side, clocks kept here as a GUI keeps them."""
+    clocks = {chess.WHITE: 2.0, chess.BLACK: 2.0}
+    inc = 0.02
+    with chess.engine.SimpleEngine.popen_uci(_engine_cmd(random_chess_net), timeout=30) as eng:
+        board = chess.Board()
+        while not board.is_game_over(claim_draw=True) and board.ply() < 60:
+            limit = chess.engine.Limit(white_clock=clocks[chess.WHITE], black_clock=clocks[chess.BLACK],
+                                       white_inc=inc, black_inc=inc)
+            t0 = time.monotonic()
+            result = eng.play(board, limit)
+            spent = time.monotonic() - t0
+            clocks[board.turn] -= spent
+            assert clocks[board.turn] > 0, f"flagged at ply {board.ply()}"
+            clocks[board.turn] += inc
+            assert result.move in board.legal_moves
+            board.push(result.move)
+        eng.quit()
