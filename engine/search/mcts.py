@@ -142,30 +142,30 @@ class Search:
 
     # -- selection -------------------------------------------------------------------------
     def _select(self, node: int, is_root: bool) -> int:
+        """PUCT: argmax of Q + c(N)·sqrt(children visits)·P/(1+n), in-flight visits counted as losses."""
         t, p = self.tree, self.params
         f = int(t.first[node])
-        c = int(t.count[node])
-        sl = slice(f, f + c)
-        n = t.n[sl]
-        vl = t.vl[sl]
-        nv = n + vl
+        end = f + int(t.count[node])
+        n = t.n[f:end]
+        vl = t.vl[f:end]
+        prior = t.prior[f:end]
         if is_root:
-            parent_n, parent_q = t.root_n, t.root_w / max(t.root_n, 1)
+            parent_n = t.root_n
+            parent_q = t.root_w / max(parent_n, 1)
         else:
             pe = t.pedge[node]
             parent_n = int(t.n[pe])
             parent_q = -float(t.w[pe]) / max(parent_n, 1)
-        prior = t.prior[sl]
-        visited = n > 0
-        fpu = parent_q - p.fpu_reduction * math.sqrt(float(prior[visited].sum()))
+        nv = n + vl
+        visited_policy = float(prior @ (n > 0))
+        fpu = parent_q - p.fpu_reduction * math.sqrt(visited_policy)
         cpuct = p.cpuct + p.cpuct_factor * math.log((parent_n + p.cpuct_base) / p.cpuct_base)
-        children_visits = int(nv.sum())
-        u_scale = cpuct * math.sqrt(max(children_visits, 1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = np.where(nv > 0, (t.w[sl] - p.virtual_loss * vl) / nv, fpu)
-        score = q + u_scale * prior / (1.0 + nv)
+        u_scale = cpuct * math.sqrt(max(int(nv.sum()), 1))
+        q = (t.w[f:end] - p.virtual_loss * vl) / np.maximum(nv, 1)
+        q[nv == 0] = fpu
+        score = q + (u_scale * prior) / (nv + 1.0)
         if is_root and self._root_mask is not None:
-            score = np.where(self._root_mask, score, -np.inf)
+            score[~self._root_mask] = -np.inf
         return f + int(np.argmax(score))
 
     # -- one batch cycle -------------------------------------------------------------------
