@@ -297,8 +297,13 @@ class Engine:
             if s.root_proven or s.tree_full:
                 if not waiting:
                     break
-                # nothing left to search: wait for stop/ponderhit without burning a core
+                # nothing left to search: wait for stop/ponderhit without burning a core,
+                # still reporting (a proven mate shows during `go infinite` analysis)
                 self._stop.wait(0.05)
+                now = time.monotonic()
+                if now - last_info >= 1.0:
+                    last_info = now
+                    on_info(self._report(search, multipv))
                 continue
             room = chain.remaining_playouts(s) - search.pending
             if deadline != float("inf"):
