@@ -68,6 +68,7 @@ class Limits:
     infinite: bool = False
     ponder: bool = False
     searchmoves: list[int] = field(default_factory=list)
+    info_interval: float = 1.0         #: seconds between progress reports (analysis GUIs ask for less)
 
     @property
     def timed(self) -> bool:
@@ -301,7 +302,7 @@ class Engine:
                 # still reporting (a proven mate shows during `go infinite` analysis)
                 self._stop.wait(0.05)
                 now = time.monotonic()
-                if now - last_info >= 1.0:
+                if now - last_info >= limits.info_interval:
                     last_info = now
                     on_info(self._report(search, multipv))
                 continue
@@ -321,7 +322,7 @@ class Engine:
             else:
                 idle_steps = 0
             now = time.monotonic()
-            if now - last_info >= 1.0:
+            if now - last_info >= limits.info_interval:
                 last_info = now
                 on_info(self._report(search, multipv))
         # a nodes limit wants every playout; any other reason ends at once

@@ -1,0 +1,1294 @@
+"""GTP v2 front end: Sabaki, GoGui, Lizzie, KGS clients and referees talk to Tabula through this.
+
+Framing (GTP v2): a command is ``[id] name args``; the answer is ``=[id] text`` or
+``?[id] reason``, ended by an empty line, the id echoed. Empty lines and ``#``
+comments are ignored. Bad input (unknown command, bad vertex, illegal move, bad
+size, missing net) is answered with ``? reason`` and the engine keeps running.
+One ordered table, :attr:`GtpProtocol.commands`, dispatches every command and
+also answers ``list_commands`` / ``known_command``.
+
+Networks and board sizes: the net must be of the board's size. Without ``--net``
+the front end asks ``nets.default_net("go9")`` / ``("go19")`` … for the size set by
+``boardsize``; with ``--net`` that one net is used, and ``boardsize`` to another
+size fails with ``? unacceptable size: no network for board size N …``.
+
+Move choice (on top of the search):
+
+* **No pass while behind**: when the Tromp–Taylor score of the board says the side
+  to move would lose, pass is taken out of the root moves (``Limits.searchmoves``)
+  as long as some legal move does not fill one of its own eyes.
+* **Pass to end a won game**: when the opponent just passed and both the
+  Tromp–Taylor score and the score with estimated dead stones removed say we
+  win, we pass at once.
+* ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
+  sees dead opponent stones or neutral (dame) points remain, as long as a legal
+  move that does not fill an own eye exists; own eye points are never searched.
+* **Resign** when the best move's winrate is below ``ResignThreshold`` (default
+  0.05; 0 turns it off) after at least ``ResignMinVisits`` root visits (never in cleanup).
+
+Dead stones, ``final_score``, ``final_status_list``: a net-free estimate. From the
+current position, up to 64 random playouts (uniformly random legal moves that do
+not fill a one-point eye of the mover, until both pass) are scored by area; a
+group whose mean ownership is below −0.2 from its own side is **dead**. The
+score is Tromp–Taylor area with those stones removed, minus komi. Random
+playouts misjudge some fights (semeai, nakade shapes); **seki is not detected**
+(``final_status_list seki`` is always empty; groups in seki are listed as
+alive or dead by the playouts).
+
+Analysis: ``lz-analyze`` (Leela Zero dialect: winrate/prior/lcb as integers
+×10000, every candidate on one line), ``kata-analyze`` (KataGo dialect: floats;
+no score fields since our nets have no score head), and their genmove variants.
+``lcb`` is ``w − 1.96·sqrt(w(1−w)/visits)`` (a Bernoulli bound: the tree keeps no
+variance). The engine reports about once a second, so intervals shorter than
+100 centiseconds give one line per second.
+
+Time: ``time_settings`` (absolute, Canadian byo-yomi), ``kgs-time_settings``
+(none/absolute/canadian/byoyomi) and ``time_left`` feed :class:`engine.timeman.Clock`
+through :class:`~engine.controller.Limits`; without ``time_left`` the clock is
+run down from the measured thinking time. Without a clock each move searches
+``Visits`` playouts (or ``MoveTime`` seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from engine.controller import Engine, Limits, Report
+from engine.games.base import IllegalMoveError, InvalidPositionError
+from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
+                             parse_vertex, vertex)
+from engine.options import OptionError, Param
+from engine.search.mcts import Line
+from engine.timeman import Clock, allocate
+
+from .common import Writer
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "Tabula"
+
+GTP_PARAMS: tuple[Param, ...] = (
+    Param("Visits", "spin", 800, "Playouts per move without a clock (and a cap with one); 0: no cap "
+          "(then MoveTime or the clock bounds the move, else 5 s).", 0, 1_000_000_000),
+    Param("MoveTime", "float", 0.0, "Seconds per move without a clock (0: use Visits).", 0.0, 86400.0),
+    Param("ResignThreshold", "float", 0.05, "Resign below this winrate of the best move (0: never).",
+          0.0, 0.5),
+    Param("ResignMinVisits", "spin", 200, "Root visits needed before Tabula resigns.", 1,
+          1_000_000_000),
+)
+
+#: seconds per move when neither Visits, MoveTime nor a clock bounds it
+UNBOUNDED_MOVE_S = 5.0
+#: per-move overhead kept in reserve for GTP (GUI, server lag); the engine default is for UCI
+GTP_MOVE_OVERHEAD_MS = 300
+#: dead-stone estimate: playouts and time cap
+PLAYOUTS = 64
+PLAYOUT_SECONDS = 2.0
+DEAD_BELOW = -0.2
+
+
+class GtpError(Exception):
+    """A command failed; the message is sent as ``? message``."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- board heuristics (net-free) ---------------------------------------------------------------
+
+_GEOM: dict[int, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]] = {}
+
+
+def _geometry(n: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """Orthogonal and diagonal neighbours of every point of an n×n board (cached)."""
+    g = _GEOM.get(n)
+    if g is None:
+        orth, diag = [], []
+        for p in range(n * n):
+            r, c = divmod(p, n)
+            orth.append(tuple((r + dr) * n + c + dc for dr, dc in ((-1, 0), (0, -1), (0, 1), (1, 0))
+                              if 0 <= r + dr < n and 0 <= c + dc < n))
+            diag.append(tuple((r + dr) * n + c + dc for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))
+                              if 0 <= r + dr < n and 0 <= c + dc < n))
+        g = _GEOM[n] = (tuple(orth), tuple(diag))
+    return g
+
+
+def is_eye(board: Sequence[int], p: int, stone: int, n: int) -> bool:
+    """Whether empty point ``p`` is a true-looking eye of ``stone`` (1 black, 2 white).
+
+    Every orthogonal neighbour is ``stone``; of the diagonals at most one (none on
+    the edge) is the opponent's.
+
+    >>> b = [0] * 81; b[1] = b[9] = 1
+    >>> is_eye(b, 0, 1, 9), is_eye(b, 0, 2, 9)
+    (True, False)
+    """
+    orth, diag = _geometry(n)
+    if board[p]:
+        return False
+    for q in orth[p]:
+        if board[q] != stone:
+            return False
+    opp = 3 - stone
+    bad = sum(1 for q in diag[p] if board[q] == opp)
+    return bad == 0 if len(diag[p]) < 4 else bad <= 1
+
+
+def _one_point_eye(board: Sequence[int], p: int, stone: int, orth: Sequence[Sequence[int]]) -> bool:
+    for q in orth[p]:
+        if board[q] != stone:
+            return False
+    return True
+
+
+def estimate_ownership(state: GoState, playouts: int = PLAYOUTS, *, seconds: float = PLAYOUT_SECONDS,
+                       seed: int = 0) -> np.ndarray:
+    """Mean area ownership (+1 Black … −1 White, float [N*N]) over random playouts from ``state``.
+
+    A playout plays uniformly random legal moves that do not fill a one-point eye
+    of the mover, until both sides pass (or 3·N² moves), then scores by area.
+    Stops early after ``seconds`` (at least one playout is always played).
+    """
+    work = state.copy()
+    n, nn = work.size, work.nn
+    orth, _ = _geometry(n)
+    rng = random.Random(seed)
+    total = np.zeros(nn, np.float64)
+    done = 0
+    t0 = time.monotonic()
+    cap = 3 * nn
+    while done < playouts and (done == 0 or time.monotonic() - t0 < seconds):
+        pushed, passes = 0, 0
+        while passes < 2 and pushed < cap:
+            legal = work.legal_moves()
+            stone = work.turn + 1
+            board = work.board_list()
+            move = nn
+            k = len(legal) - 1  # the last entry is pass
+            tries = 0
+            while k > 0:
+                i = rng.randrange(k)
+                p = legal[i]
+                if not _one_point_eye(board, p, stone, orth):
+                    move = p
+                    break
+                tries += 1
+                if tries >= 8:  # mostly eyes left: scan the rest in order
+                    cands = [q for q in legal[:k] if not _one_point_eye(board, q, stone, orth)]
+                    if cands:
+                        move = cands[rng.randrange(len(cands))]
+                    break
+            passes = passes + 1 if move == nn else 0
+            work.push(move)
+            pushed += 1
+        total += work.area_ownership()
+        for _ in range(pushed):
+            work.pop()
+        done += 1
+    return total / done
+
+
+def dead_stones(state: GoState, ownership: np.ndarray | None = None) -> tuple[list[list[int]], list[list[int]]]:
+    """(dead groups, alive groups) of the board, each a sorted list of points, by :func:`estimate_ownership`."""
+    own = estimate_ownership(state) if ownership is None else ownership
+    board = state.board_list()
+    seen: set[int] = set()
+    dead, alive = [], []
+    for p, v in enumerate(board):
+        if not v or p in seen:
+            continue
+        group = state.group(p)
+        seen.update(group)
+        sign = 1.0 if v == 1 else -1.0
+        mean = sign * float(own[group].mean())
+        (dead if mean < DEAD_BELOW else alive).append(group)
+    return dead, alive
+
+
+def score_without(state: GoState, dead: Iterable[Sequence[int]]) -> float:
+    """Area score (Black − White − komi) after taking the ``dead`` groups off the board."""
+    removed = {p for g in dead for p in g}
+    board = state.board_list()
+    black = [p for p, v in enumerate(board) if v == 1 and p not in removed]
+    white = [p for p, v in enumerate(board) if v == 2 and p not in removed]
+    return GoState(state.size, state.komi, black=black, white=white).score()
+
+
+def score_text(score: float) -> str:
+    """``B+3.5`` / ``W+0.5`` / ``0``, as ``final_score`` writes it."""
+    if score == 0:
+        return "0"
+    return f"B+{score:g}" if score > 0 else f"W+{-score:g}"
+
+
+def free_handicap(size: int, count: int) -> list[int]:
+    """Points for ``place_free_handicap``: the fixed placement, then spread-out extra points.
+
+    Beyond the fixed placement (or on boards below 7×7) each next stone goes to
+    the point off the first line farthest from the stones already placed.
+    """
+    pts: list[int] = []
+    if size >= 7:
+        limit = 4 if size % 2 == 0 or size == 7 else 9
+        pts = handicap_points(size, min(count, limit)) if count >= 2 else []
+    lo = 1 if size >= 5 else 0
+    cands = [r * size + c for r in range(lo, size - lo) for c in range(lo, size - lo)]
+    if not pts and count > 0:
+        mid = (size // 2) * size + size // 2
+        pts = [mid]
+    while len(pts) < count:
+        free = [p for p in cands if p not in pts] or [p for p in range(size * size) if p not in pts]
+        if not free:
+            break
+
+        def spread(p: int) -> tuple[int, int]:
+            r, c = divmod(p, size)
+            return (min(abs(r - q // size) + abs(c - q % size) for q in pts), -p)
+
+        pts.append(max(free, key=spread))
+    return pts
+
+
+# -- SGF ---------------------------------------------------------------------------------------
+
+
+def parse_sgf_main_line(text: str) -> list[dict[str, list[str]]]:
+    """The nodes of the first game's main line (first variation everywhere), as property dicts.
+
+    >>> parse_sgf_main_line("(;SZ[9]KM[7];B[ee](;W[cc])(;W[gg]))")
+    [{'SZ': ['9'], 'KM': ['7']}, {'B': ['ee']}, {'W': ['cc']}]
+    """
+    i = text.find("(")
+    if i < 0:
+        raise ValueError("not an SGF file: no '(' found")
+    nodes: list[dict[str, list[str]]] = []
+    n = len(text)
+    # stack of "is this game tree on the main line" / "has it seen its first child yet"
+    stack: list[list[bool]] = []
+    main = True
+    while i < n:
+        ch = text[i]
+        if ch == "(":
+            if stack:
+                parent = stack[-1]
+                take = parent[0] and not parent[1]
+                parent[1] = True
+            else:
+                take = main
+                main = False  # only the first game of a collection
+            stack.append([take, False])
+            i += 1
+        elif ch == ")":
+            if not stack:
+                raise ValueError("SGF: unbalanced ')'")
+            stack.pop()
+            i += 1
+            if not stack:
+                break
+        elif ch == ";":
+            if not stack:
+                raise ValueError("SGF: node outside a game tree")
+            i += 1
+            props: dict[str, list[str]] = {}
+            while True:
+                while i < n and text[i].isspace():
+                    i += 1
+                j = i
+                while i < n and text[i].isalpha():
+                    i += 1
+                if j == i:
+                    break
+                ident = "".join(c for c in text[j:i] if c.isupper())
+                values = []
+                while True:
+                    while i < n and text[i].isspace():
+                        i += 1
+                    if i >= n or text[i] != "[":
+                        break
+                    i += 1
+                    buf = []
+                    while i < n and text[i] != "]":
+                        if text[i] == "\\" and i + 1 < n:
+                            i += 1
+                        buf.append(text[i])
+                        i += 1
+                    if i >= n:
+                        raise ValueError("SGF: unterminated property value")
+                    i += 1
+                    values.append("".join(buf))
+                if not values:
+                    raise ValueError(f"SGF: property {ident or text[j:i]!r} without a value")
+                props.setdefault(ident, []).extend(values)
+            if stack[-1][0] and not stack[-1][1]:
+                nodes.append(props)
+        elif ch.isspace():
+            i += 1
+        else:
+            raise ValueError(f"SGF: unexpected {ch!r} at offset {i}")
+    if stack:
+        raise ValueError("SGF: unbalanced '('")
+    return nodes
+
+
+def sgf_point(value: str, size: int) -> int:
+    """An SGF point (``dd``; row ``a`` at the top) as a move code; ``""``/``tt`` is pass."""
+    v = value.strip().lower()
+    if v == "" or (v == "tt" and size <= 19):
+        return size * size
+    if len(v) != 2 or not all("a" <= ch <= "z" for ch in v):
+        raise ValueError(f"SGF: bad point {value!r}")
+    col, row_from_top = ord(v[0]) - 97, ord(v[1]) - 97
+    if col >= size or row_from_top >= size:
+        raise ValueError(f"SGF: point {value!r} is off the {size}x{size} board")
+    return (size - 1 - row_from_top) * size + col
+
+
+def sgf_coord(move: int, size: int) -> str:
+    """A move code as an SGF point (pass is empty)."""
+    if move == size * size:
+        return ""
+    row, col = divmod(move, size)
+    return chr(97 + col) + chr(97 + size - 1 - row)
+
+
+def _sgf_points(values: Sequence[str], size: int) -> list[int]:
+    """Points of AB/AW values, with ``aa:cc`` rectangles expanded."""
+    out: list[int] = []
+    for v in values:
+        if ":" in v:
+            a, b = v.split(":", 1)
+            pa, pb = sgf_point(a, size), sgf_point(b, size)
+            (ra, ca), (rb, cb) = divmod(pa, size), divmod(pb, size)
+            out += [r * size + c for r in range(min(ra, rb), max(ra, rb) + 1)
+                    for c in range(min(ca, cb), max(ca, cb) + 1)]
+        else:
+            out.append(sgf_point(v, size))
+    return out
+
+
+# -- clocks ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GtpClock:
+    """Time settings and what is left per colour (seconds; ``stones`` 0 = main time).
+
+    ``kind``: ``none``, ``absolute``, ``canadian`` (``byo_stones`` moves per
+    ``byo_s`` period) or ``byoyomi`` (``periods`` periods of ``byo_s``; in byo-yomi
+    ``stones`` counts the periods left, as KGS's ``time_left`` does).
+    """
+
+    kind: str = "none"
+    main_s: float = 0.0
+    byo_s: float = 0.0
+    byo_stones: int = 0
+    periods: int = 0
+    left: dict[int, list[float]] = field(default_factory=dict)
+
+    def reset(self, kind: str, main_s: float = 0.0, byo_s: float = 0.0, byo_stones: int = 0,
+              periods: int = 0) -> None:
+        self.kind, self.main_s, self.byo_s = kind, main_s, byo_s
+        self.byo_stones, self.periods = byo_stones, periods
+        self.left = {c: [main_s, 0] for c in (BLACK, WHITE)}
+        if kind != "none" and main_s <= 0:
+            self._enter_byo(BLACK)
+            self._enter_byo(WHITE)
+
+    def _enter_byo(self, colour: int) -> None:
+        if self.kind == "canadian":
+            self.left[colour] = [self.byo_s, self.byo_stones]
+        elif self.kind == "byoyomi":
+            self.left[colour] = [self.byo_s, self.periods]
+        else:
+            self.left[colour] = [0.0, 0]
+
+    def set_left(self, colour: int, seconds: float, stones: int) -> None:
+        """``time_left``: what the controller says is left."""
+        self.left[colour] = [max(0.0, seconds), max(0, stones)]
+
+    def limits(self, colour: int, overhead_ms: float) -> Limits:
+        """Clock fields of :class:`Limits` for ``colour``'s next move."""
+        lim = Limits()
+        if self.kind == "none":
+            return lim
+        t, stones = self.left.get(colour, [self.main_s, 0])
+        if self.kind == "absolute":
+            lim.time_ms = t * 1000.0
+        elif self.kind == "canadian":
+            if stones > 0:
+                lim.time_ms, lim.moves_to_go = t * 1000.0, int(stones)
+            else:  # main time; the byo-yomi after it is a safety net, not a plan
+                lim.time_ms = t * 1000.0
+                if self.byo_stones > 0:
+                    lim.inc_ms = 0.5 * self.byo_s * 1000.0 / self.byo_stones
+        elif self.kind == "byoyomi":
+            if stones > 0:
+                lim.time_ms, lim.byoyomi_ms = 0.0, min(t if t > 0 else self.byo_s, self.byo_s) * 1000.0
+            else:
+                lim.time_ms, lim.byoyomi_ms = t * 1000.0, self.byo_s * 1000.0
+        if lim.time_ms is not None and lim.time_ms <= 0 and lim.byoyomi_ms <= 0:
+            lim.time_ms = 1.0
+        return lim
+
+    def spend(self, colour: int, seconds: float) -> None:
+        """Run ``colour``'s clock down by ``seconds`` (until the next ``time_left``)."""
+        if self.kind == "none":
+            return
+        t, stones = self.left.get(colour, [self.main_s, 0])
+        if stones == 0:
+            t -= seconds
+            if t > 0 or self.kind == "absolute":
+                self.left[colour] = [max(0.0, t), 0]
+                return
+            over = -t
+            self._enter_byo(colour)
+            t, stones = self.left[colour]
+            seconds = over
+        if self.kind == "canadian":
+            t -= seconds
+            stones -= 1
+            if stones <= 0:
+                t, stones = self.byo_s, self.byo_stones
+            self.left[colour] = [max(0.0, t), stones]
+        elif self.kind == "byoyomi":
+            lost = int(seconds // self.byo_s) if self.byo_s > 0 else 0
+            self.left[colour] = [self.byo_s, max(1, stones - lost)]
+
+
+# -- the protocol ------------------------------------------------------------------------------
+
+_STREAMING = object()  # handler wrote its own '=' line; the terminator follows later
+
+Handler = Callable[[list[str]], "str | None | object"]
+
+
+@dataclass
+class _Analysis:
+    """A running ``lz-analyze``/``kata-analyze``."""
+
+    kata: bool
+    interval_s: float
+    minmoves: int = 0
+    maxmoves: int = 0
+    last_print: float = -1e9
+
+
+def _parse_colour(text: str) -> int:
+    t = text.lower()
+    if t in ("b", "black"):
+        return BLACK
+    if t in ("w", "white"):
+        return WHITE
+    raise GtpError(f"invalid color {text!r}")
+
+
+def _parse_int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise GtpError(f"{what} must be an integer, not {text!r}") from None
+
+
+def _parse_float(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise GtpError(f"{what} must be a number, not {text!r}") from None
+    if not math.isfinite(v):
+        raise GtpError(f"{what} must be finite")
+    return v
+
+
+def winrate_lcb(q: float, visits: int) -> tuple[float, float]:
+    """(winrate, lower confidence bound) for a mean value ``q`` in [−1, 1] after ``visits``."""
+    w = min(1.0, max(0.0, (1.0 + q) / 2.0))
+    if visits <= 0:
+        return w, 0.0
+    return w, max(0.0, w - 1.96 * math.sqrt(w * (1.0 - w) / visits))
+
+
+class GtpProtocol:
+    """The engine side of GTP v2 for one :class:`Engine` (``Engine("go", extra_params=GTP_PARAMS)``).
+
+    ``net_for_size(n)`` names the net for an n×n board when no ``net`` was given
+    (the CLI passes ``nets.default_net("go<n>")``).
+    """
+
+    def __init__(self, engine: Engine, write: Writer | None = None, *, size: int | None = None, komi: float = 7.5,
+                 net: str | None = None, net_for_size: Callable[[int], str | None] | None = None) -> None:
+        for p in GTP_PARAMS:
+            engine.options.param(p.name)  # OptionError: build the Engine with extra_params=GTP_PARAMS
+        self.engine = engine
+        self.write = write or Writer()
+        self.net = net
+        self.net_for_size = net_for_size or (lambda n: None)
+        if net:
+            engine.set_option("WeightsFile", net)
+        if engine.options["Move Overhead"] == 100:
+            engine.set_option("Move Overhead", str(GTP_MOVE_OVERHEAD_MS))
+        if engine.options["PolicyTemperature"] == 1.359:
+            engine.set_option("PolicyTemperature", "1.0")  # go nets (Leela Zero too) use a plain softmax
+        if size is None:  # the net's size with --net, else 19
+            size = (self._net_board_size() if net else None) or 19
+        self.size = size
+        self.komi = komi
+        self.clock = GtpClock()
+        self._epoch = 0
+        self._setup: tuple[list[int], list[int], int, int] = ([], [], BLACK, 0)  # black, white, to move, HA
+        self.state = GoState(size, komi)
+        if not net:
+            engine.default_net = self.net_for_size(size)
+        self._analysis: _Analysis | None = None
+        self._last_report: Report | None = None
+        self._quit = False
+        self.commands: dict[str, Handler] = {
+            "protocol_version": lambda a: "2",
+            "name": lambda a: ENGINE_NAME,
+            "version": self.cmd_version,
+            "known_command": self.cmd_known_command,
+            "list_commands": self.cmd_list_commands,
+            "quit": self.cmd_quit,
+            "boardsize": self.cmd_boardsize,
+            "clear_board": self.cmd_clear_board,
+            "komi": self.cmd_komi,
+            "play": self.cmd_play,
+            "genmove": self.cmd_genmove,
+            "undo": self.cmd_undo,
+            "fixed_handicap": self.cmd_fixed_handicap,
+            "place_free_handicap": self.cmd_place_free_handicap,
+            "set_free_handicap": self.cmd_set_free_handicap,
+            "final_score": self.cmd_final_score,
+            "final_status_list": self.cmd_final_status_list,
+            "showboard": self.cmd_showboard,
+            "loadsgf": self.cmd_loadsgf,
+            "printsgf": self.cmd_printsgf,
+            "time_settings": self.cmd_time_settings,
+            "time_left": self.cmd_time_left,
+            "kgs-time_settings": self.cmd_kgs_time_settings,
+            "kgs-genmove_cleanup": self.cmd_kgs_genmove_cleanup,
+            "kgs-game_over": lambda a: "",
+            "lz-analyze": lambda a: self.cmd_analyze(a, kata=False),
+            "lz-genmove_analyze": lambda a: self.cmd_genmove_analyze(a, kata=False),
+            "kata-analyze": lambda a: self.cmd_analyze(a, kata=True),
+            "kata-genmove_analyze": lambda a: self.cmd_genmove_analyze(a, kata=True),
+            "gogui-analyze_commands": self.cmd_gogui_analyze_commands,
+            "tabula-best_moves": self.cmd_best_moves,
+            "tabula-ownership": self.cmd_ownership,
+            "tabula-network": self.cmd_network,
+        }
+        self._current_id = ""
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self, lines: Iterable[str]) -> None:
+        """Handle lines (read on their own thread) until ``quit`` or end of input."""
+        q: queue.Queue[str | None] = queue.Queue()
+
+        def reader() -> None:
+            try:
+                for line in lines:
+                    q.put(line)
+            finally:
+                q.put(None)
+
+        threading.Thread(target=reader, name="tabula-gtp-input", daemon=True).start()
+        while True:
+            line = q.get()
+            if line is None or not self.handle(line):
+                break
+        self.shutdown()
+
+    def handle(self, line: str) -> bool:
+        """Handle one input line; returns False after ``quit``. Never raises."""
+        if self._analysis is not None:  # any input, even an empty line, ends the analysis
+            self._end_analysis()
+        text = "".join(ch for ch in line.split("#", 1)[0] if ch >= " " or ch in "\t").replace("\t", " ").strip()
+        if not text:
+            return True
+        tokens = text.split()
+        cid = ""
+        if tokens[0].isdigit():
+            cid = tokens.pop(0)
+        if not tokens:
+            self._reply(False, cid, "missing command")
+            return True
+        name, args = tokens[0], tokens[1:]
+        handler = self.commands.get(name)
+        if handler is None:
+            self._reply(False, cid, "unknown command")
+            return True
+        self._current_id = cid
+        try:
+            result = handler(args)
+        except GtpError as exc:
+            self._reply(False, cid, str(exc))
+            return True
+        except (IllegalMoveError, InvalidPositionError, OptionError, ValueError) as exc:
+            self._reply(False, cid, _first_line(exc))
+            return True
+        except Exception as exc:  # never let a command take the engine down
+            log.exception("GTP command %r failed", text)
+            self._reply(False, cid, f"internal error: {_first_line(exc)}")
+            return True
+        if result is _STREAMING:
+            return True
+        self._reply(True, cid, "" if result is None else str(result))
+        return not self._quit
+
+    def _reply(self, ok: bool, cid: str, text: str) -> None:
+        head = ("=" if ok else "?") + cid
+        lines = [ln for ln in text.splitlines() if ln.strip()]  # an empty line would end the reply
+        if text.startswith("\n") or not lines:  # a board or table starts on the line after '='
+            self.write(head, *lines, "")
+        else:
+            self.write(f"{head} {lines[0]}", *lines[1:], "")
+
+    def shutdown(self) -> None:
+        """Stop any search and release the network."""
+        if self._analysis is not None:
+            self._end_analysis()
+        self.engine.stop()
+        self.engine.wait()
+        if self.engine.evaluator is not None:
+            self.engine.evaluator.close()
+
+    # -- administrative ----------------------------------------------------------------------------
+    def cmd_version(self, args: list[str]) -> str:
+        from engine import __version__
+
+        return __version__
+
+    def cmd_known_command(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("usage: known_command <name>")
+        return "true" if args[0] in self.commands else "false"
+
+    def cmd_list_commands(self, args: list[str]) -> str:
+        return "\n".join(self.commands)
+
+    def cmd_quit(self, args: list[str]) -> str:
+        self._quit = True
+        return ""
+
+    # -- board setup ----------------------------------------------------------------------------------
+    def _net_board_size(self) -> int | None:
+        """Board size of the configured net (loads it); None if it cannot be loaded."""
+        try:
+            self.engine.ensure_ready()
+        except Exception:
+            return None
+        ev = self.engine.evaluator
+        return getattr(ev.codec, "board_size", None) if ev is not None else None
+
+    def _check_size(self, n: int) -> str | None:
+        """Find a net for an n×n board; returns the default net's path (None with --net).
+
+        Raises GtpError ``unacceptable size: …`` when there is none.
+        """
+        if not MIN_SIZE <= n <= MAX_SIZE:
+            raise GtpError(f"unacceptable size: board sizes {MIN_SIZE}..{MAX_SIZE}")
+        if self.net:
+            have = self._net_board_size()
+            if have is not None and have != n:
+                raise GtpError(f"unacceptable size: no network for board size {n} "
+                               f"({Path(self.net).name} is a {have}x{have} net)")
+            return None
+        path = self.net_for_size(n)
+        if path is None:
+            raise GtpError(f"unacceptable size: no network for board size {n} "
+                           f"(no bundled go{n} net; start with --net PATH)")
+        return path
+
+    def _new_game(self, size: int, black: Sequence[int] = (), white: Sequence[int] = (),
+                  to_move: int = BLACK, handicap: int = 0) -> None:
+        self.state = GoState(size, self.komi, black=black, white=white, to_move=to_move)
+        self.size = size
+        self._setup = (list(black), list(white), to_move, handicap)
+        self._epoch += 1
+
+    def cmd_boardsize(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("usage: boardsize <size>")
+        n = _parse_int(args[0], "board size")
+        path = self._check_size(n)
+        if not self.net:
+            self.engine.default_net = path
+        self._new_game(n)
+        return ""
+
+    def cmd_clear_board(self, args: list[str]) -> str:
+        self._new_game(self.size)
+        return ""
+
+    def cmd_komi(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("usage: komi <float>")
+        self.komi = _parse_float(args[0], "komi")
+        self.state.komi = self.komi
+        self._epoch += 1
+        return ""
+
+    def _board_empty(self) -> bool:
+        return self.state.ply == 0 and not any(self.state.board_list())
+
+    def _set_handicap(self, pts: list[int]) -> str:
+        if not self._board_empty():
+            raise GtpError("board not empty")
+        self._new_game(self.size, black=pts, to_move=WHITE, handicap=len(pts))
+        return " ".join(vertex(p, self.size) for p in pts)
+
+    def cmd_fixed_handicap(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("usage: fixed_handicap <number of stones>")
+        count = _parse_int(args[0], "number of stones")
+        try:
+            pts = handicap_points(self.size, count)
+        except ValueError as exc:
+            raise GtpError(f"invalid number of stones: {exc}") from None
+        return self._set_handicap(pts)
+
+    def cmd_place_free_handicap(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError("usage: place_free_handicap <number of stones>")
+        count = _parse_int(args[0], "number of stones")
+        if not 2 <= count <= self.size * self.size - 1:
+            raise GtpError(f"invalid number of stones: 2..{self.size * self.size - 1}")
+        return self._set_handicap(free_handicap(self.size, count))
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        if not self._board_empty():
+            raise GtpError("board not empty")
+        try:
+            pts = [parse_vertex(a, self.size) for a in args]
+        except IllegalMoveError as exc:
+            raise GtpError(f"invalid vertex: {_first_line(exc)}") from None
+        if self.size * self.size in pts:
+            raise GtpError("bad vertex list: pass is not a handicap stone")
+        if len(set(pts)) != len(pts) or not 2 <= len(pts) <= self.size * self.size - 1:
+            raise GtpError("bad vertex list: 2 or more distinct points")
+        self._set_handicap(pts)
+        return ""
+
+    # -- moves -------------------------------------------------------------------------------------
+    def _vertex(self, text: str) -> int:
+        try:
+            return parse_vertex(text, self.size)
+        except IllegalMoveError as exc:
+            raise GtpError(f"invalid vertex: {_first_line(exc)}") from None
+
+    def cmd_play(self, args: list[str]) -> str:
+        if len(args) != 2:
+            raise GtpError("usage: play <color> <vertex>")
+        colour = _parse_colour(args[0])
+        move = self._vertex(args[1])
+        irregular = colour != self.state.turn
+        try:
+            self.state.play_color(colour, move)
+        except IllegalMoveError as exc:
+            msg = _first_line(exc)
+            raise GtpError("illegal move" + (msg[msg.index(":"):] if ":" in msg else "")) from None
+        if irregular:
+            self._epoch += 1
+        return ""
+
+    def cmd_undo(self, args: list[str]) -> str:
+        if self.state.ply == 0:
+            raise GtpError("cannot undo")
+        self.state.pop()
+        self._epoch += 1  # a move given back out of turn must not meet the old tree
+        return ""
+
+    # -- searching ------------------------------------------------------------------------------------
+    def _require_net(self) -> None:
+        """Load the net for this board; GtpError with the reason if there is none or it is the wrong size."""
+        if not self.net:
+            path = self.net_for_size(self.size)
+            self.engine.default_net = path
+            if path is None:
+                raise GtpError(f"no network for board size {self.size} (no bundled go{self.size} net; "
+                               f"start with --net PATH)")
+        try:
+            self.engine.ensure_ready()
+        except Exception as exc:
+            raise GtpError(f"network not loaded: {_first_line(exc)}") from None
+        ev = self.engine.evaluator
+        have = getattr(ev.codec, "board_size", None) if ev is not None else None
+        if have != self.size:
+            raise GtpError(f"no network for board size {self.size} "
+                           f"({Path(self.engine.net_path()).name} is a {have}x{have} net)")
+
+    def _position(self, colour: int | None = None) -> GoState:
+        """Hand the position to the engine (``colour`` to move: out of turn for analysis)."""
+        state = self.state
+        tag: object = None
+        if colour is not None and colour != state.turn:
+            state = state.copy()
+            state.set_turn(colour)
+            tag = colour
+        codes = [m for _, m in state.move_history()]
+        self.engine.set_position(state, (self._epoch, self.size, self.komi, tag), codes)
+        return state
+
+    def _set_multipv(self, k: int) -> None:
+        if self.engine.options["MultiPV"] != k:
+            self.engine.set_option("MultiPV", str(k))
+
+    def _search(self, limits: Limits, on_info: Callable[[Report], None] | None = None,
+                colour: int | None = None) -> tuple[int | None, Report | None]:
+        """Run one search to its end; returns (best move, final report)."""
+        self._require_net()
+        self._position(colour)
+        done = threading.Event()
+        result: dict[str, int | None] = {}
+        self._last_report = None
+
+        def info(rep: Report) -> None:
+            self._last_report = rep
+            if on_info is not None:
+                try:
+                    on_info(rep)
+                except Exception:  # reporting must never kill the search
+                    log.exception("analysis output failed")
+
+        def finished(best: int | None, ponder: int | None) -> None:
+            result["best"] = best
+            done.set()
+
+        self.engine.last_error = None
+        self.engine.go(limits, info, finished)
+        done.wait()
+        self.engine.wait()
+        if self.engine.last_error is not None:
+            raise GtpError(f"search failed: {_first_line(self.engine.last_error)}")
+        return result.get("best"), self._last_report
+
+    def _root_moves(self, state: GoState, cleanup: bool, seconds: float) -> list[int]:
+        """Moves to search ([] for all legal moves) under the pass rules in the module docstring."""
+        legal = list(state.legal_moves())
+        nn = state.nn
+        stone = state.turn + 1
+        board = state.board_list()
+        useful = [m for m in legal if m != nn and not is_eye(board, m, stone, state.size)]
+        if not useful:
+            return []
+        if cleanup:
+            dead, _ = dead_stones(state, estimate_ownership(state, seconds=seconds))
+            opp_dead = any(board[g[0]] == 3 - stone for g in dead)
+            tt = state.area_ownership()
+            dame = any(tt[m] == 0 for m in useful)
+            return useful if opp_dead or dame else useful + [nn]
+        margin = state.score() if state.turn == BLACK else -state.score()
+        if margin < 0:
+            return [m for m in legal if m != nn]
+        return []
+
+    def _pass_wins(self, state: GoState, seconds: float) -> bool:
+        """The opponent just passed and passing now wins by area, with and without dead stones."""
+        hist = state.move_history()
+        if not hist or hist[-1][1] != state.nn or hist[-1][0] == state.turn:
+            return False
+        sign = 1.0 if state.turn == BLACK else -1.0
+        if sign * state.score() <= 0:
+            return False
+        dead, _ = dead_stones(state, estimate_ownership(state, seconds=seconds))
+        return sign * score_without(state, dead) > 0
+
+    def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:
+        """Limits for ``colour``'s move, less ``spent_s`` already used on it."""
+        overhead = float(self.engine.options["Move Overhead"])
+        lim = self.clock.limits(colour, overhead)
+        if self.clock.kind == "none":
+            movetime = float(self.engine.options["MoveTime"])
+            if movetime > 0:
+                lim.movetime_ms = max(1.0, movetime * 1000.0 - spent_s * 1000.0)
+        elif spent_s > 0:
+            if lim.time_ms is not None and lim.time_ms > 0:
+                lim.time_ms = max(1.0, lim.time_ms - spent_s * 1000.0)
+            elif lim.byoyomi_ms > 0:
+                lim.byoyomi_ms = max(1.0, lim.byoyomi_ms - spent_s * 1000.0)
+        visits = int(self.engine.options["Visits"])
+        if visits > 0:
+            lim.nodes = visits
+        elif not lim.timed:  # nothing would end the search: never leave the GUI waiting
+            lim.movetime_ms = max(1.0, UNBOUNDED_MOVE_S * 1000.0 - spent_s * 1000.0)
+        return lim
+
+    def _aside_seconds(self, colour: int) -> float:
+        """Time the net-free playouts may take on this move: a quarter of its budget, at most 1 s."""
+        lim = self._move_limits(colour)
+        overhead = float(self.engine.options["Move Overhead"])
+        if lim.movetime_ms is not None:
+            budget = lim.movetime_ms
+        elif lim.time_ms is not None or lim.byoyomi_ms > 0:
+            clock = Clock(lim.time_ms or 0.0, lim.inc_ms, lim.moves_to_go, lim.byoyomi_ms)
+            budget = allocate(clock, overhead_ms=overhead).soft_ms
+        else:
+            return 1.0
+        return max(0.02, min(1.0, budget / 4000.0))
+
+    def _genmove(self, args: list[str], *, cleanup: bool = False,
+                 on_info: Callable[[Report], None] | None = None) -> str:
+        if len(args) < 1:
+            raise GtpError("usage: genmove <color>")
+        colour = _parse_colour(args[0])
+        self._require_net()
+        t0 = time.monotonic()
+        if colour != self.state.turn:
+            self.state.set_turn(colour)
+            self._epoch += 1
+        state = self.state
+        nn = state.nn
+        aside = self._aside_seconds(colour)
+        report: Report | None = None
+        best: int | None
+        if not cleanup and self._pass_wins(state, aside):
+            best = nn
+        else:
+            moves = self._root_moves(state, cleanup, aside)
+            if moves == [nn] or (not moves and list(state.legal_moves()) == [nn]):
+                best = nn
+            else:
+                limits = self._move_limits(colour, time.monotonic() - t0)
+                limits.searchmoves = moves
+                self._set_multipv(1 if on_info is None else 500)
+                best, report = self._search(limits, on_info)
+        if best is None:
+            best = nn
+        threshold = float(self.engine.options["ResignThreshold"])
+        if report is not None and report.lines and threshold > 0 and not cleanup:
+            w, _ = winrate_lcb(report.lines[0].q, report.lines[0].visits)
+            if report.stats.nodes >= int(self.engine.options["ResignMinVisits"]) and w < threshold:
+                self.clock.spend(colour, time.monotonic() - t0)
+                return "resign"
+        state.play_color(colour, best)
+        self.clock.spend(colour, time.monotonic() - t0)
+        return vertex(best, self.size)
+
+    def cmd_genmove(self, args: list[str]) -> str:
+        return self._genmove(args)
+
+    def cmd_kgs_genmove_cleanup(self, args: list[str]) -> str:
+        return self._genmove(args, cleanup=True)
+
+    # -- analysis ----------------------------------------------------------------------------------------
+    def format_analysis(self, report: Report, kata: bool, minmoves: int = 0, maxmoves: int = 0) -> str:
+        """All candidates of ``report`` on one line, ``info move …`` each (LZ or KataGo dialect)."""
+        n = self.size
+        lines: list[Line] = [ln for ln in report.lines if ln.visits > 0]
+        if len(lines) < minmoves:
+            lines += [ln for ln in report.lines if ln.visits == 0][:minmoves - len(lines)]
+        if maxmoves > 0:
+            lines = lines[:maxmoves]
+        parts = []
+        for order, ln in enumerate(lines):
+            w, lcb = winrate_lcb(ln.q, ln.visits)
+            pv = " ".join(vertex(m, n) for m in (ln.pv or [ln.move]))
+            if kata:
+                parts.append(f"info move {vertex(ln.move, n)} visits {ln.visits} winrate {w:.6f} "
+                             f"prior {ln.prior:.6f} lcb {lcb:.6f} order {order} pv {pv}")
+            else:
+                parts.append(f"info move {vertex(ln.move, n)} visits {ln.visits} winrate {round(w * 10000)} "
+                             f"prior {round(ln.prior * 10000)} lcb {round(lcb * 10000)} order {order} pv {pv}")
+        return " ".join(parts)
+
+    def _parse_analysis_args(self, args: list[str], kata: bool) -> tuple[int | None, _Analysis, list[int]]:
+        """([colour], settings, root moves) from ``[color] [interval] key value …``."""
+        colour = None
+        i = 0
+        if i < len(args) and args[i].lower() in ("b", "w", "black", "white"):
+            colour = _parse_colour(args[i])
+            i += 1
+        a = _Analysis(kata=kata, interval_s=1.0)
+        if i < len(args) and args[i].lstrip("-").isdigit():
+            a.interval_s = _parse_int(args[i], "interval") / 100.0
+            i += 1
+        avoid: set[int] = set()
+        allow: set[int] = set()
+        to_move = self.state.turn if colour is None else colour
+        while i < len(args):
+            key = args[i]
+            if key in ("interval", "minmoves", "maxmoves") and i + 1 < len(args):
+                v = _parse_int(args[i + 1], key)
+                if key == "interval":
+                    a.interval_s = v / 100.0
+                elif key == "minmoves":
+                    a.minmoves = v
+                else:
+                    a.maxmoves = v
+                i += 2
+            elif key in ("avoid", "allow") and i + 3 < len(args):
+                who = _parse_colour(args[i + 1])
+                pts = {self._vertex(v) for v in args[i + 2].split(",") if v}
+                _parse_int(args[i + 3], "untilDepth")
+                if who == to_move:  # only the root is restricted
+                    (avoid if key == "avoid" else allow).update(pts)
+                i += 4
+            elif kata and key in ("ownership", "ownershipStdev", "pvVisits", "movesOwnership",
+                                  "movesOwnershipStdev", "rootInfo", "pvEdgeVisits") and i + 1 < len(args):
+                i += 2  # accepted; we have no ownership head, so these add nothing
+            else:
+                raise GtpError(f"invalid analysis argument {key!r}")
+        moves: list[int] = []
+        if avoid or allow:
+            state = self.state
+            legal = [m for m in state.legal_moves()] if colour in (None, state.turn) else None
+            if legal is None:
+                tmp = state.copy()
+                tmp.set_turn(colour)
+                legal = list(tmp.legal_moves())
+            moves = [m for m in legal if m not in avoid and (not allow or m in allow)]
+            if not moves:
+                raise GtpError("avoid/allow leave no move to analyse")
+        return colour, a, moves
+
+    def cmd_analyze(self, args: list[str], *, kata: bool) -> object:
+        colour, a, moves = self._parse_analysis_args(args, kata)
+        self._require_net()
+        self._set_multipv(500)
+        self._position(colour)
+        self.write("=" + self._current_id)
+        self._analysis = a
+
+        def info(rep: Report) -> None:
+            now = time.monotonic()
+            if rep.final or now - a.last_print < a.interval_s - 0.05:
+                return
+            a.last_print = now
+            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves)
+            if text:
+                self.write(text)
+
+        self.engine.last_error = None
+        self.engine.go(Limits(infinite=True, searchmoves=moves, info_interval=max(0.05, a.interval_s)),
+                       info, lambda b, p: None)
+        return _STREAMING
+
+    def _end_analysis(self) -> None:
+        self.engine.stop()
+        self.engine.wait()
+        self._analysis = None
+        self.write("")
+
+    def cmd_genmove_analyze(self, args: list[str], *, kata: bool) -> object:
+        if not args:
+            raise GtpError("usage: lz-genmove_analyze <color> [interval] …")
+        colour = _parse_colour(args[0])
+        _, a, _ = self._parse_analysis_args(args, kata)
+        self._require_net()
+        self.write("=" + self._current_id)
+
+        def info(rep: Report) -> None:
+            now = time.monotonic()
+            if rep.final or now - a.last_print < a.interval_s - 0.05:
+                return
+            a.last_print = now
+            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves)
+            if text:
+                self.write(text)
+
+        try:
+            move = self._genmove(args[:1], on_info=info)
+        except GtpError as exc:  # the '=' is out already: pass (on our board too) and end the response
+            log.warning("%s failed: %s", "kata-genmove_analyze" if kata else "lz-genmove_analyze", exc)
+            self.state.play_color(colour, self.state.nn)
+            move = "pass"
+        self.write(f"play {move}", "")
+        return _STREAMING
+
+    # -- scoring --------------------------------------------------------------------------------------
+    def cmd_final_score(self, args: list[str]) -> str:
+        dead, _ = dead_stones(self.state)
+        return score_text(score_without(self.state, dead))
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        if len(args) != 1 or args[0] not in ("alive", "dead", "seki"):
+            raise GtpError("usage: final_status_list alive|dead|seki")
+        if args[0] == "seki":
+            return ""
+        dead, alive = dead_stones(self.state)
+        groups = dead if args[0] == "dead" else alive
+        return "\n".join(" ".join(vertex(p, self.size) for p in g) for g in groups)
+
+    def cmd_showboard(self, args: list[str]) -> str:
+        return "\n" + str(self.state)
+
+    # -- SGF ------------------------------------------------------------------------------------------
+    def cmd_loadsgf(self, args: list[str]) -> str:
+        if not 1 <= len(args) <= 2:
+            raise GtpError("usage: loadsgf <file> [move_number]")
+        try:
+            text = Path(args[0]).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise GtpError(f"cannot load file: {exc.strerror or exc}") from None
+        limit = _parse_int(args[1], "move number") if len(args) == 2 else None
+        try:
+            nodes = parse_sgf_main_line(text)
+        except ValueError as exc:
+            raise GtpError(f"cannot load file: {exc}") from None
+        if not nodes:
+            raise GtpError("cannot load file: no game")
+        root = nodes[0]
+        size_text = root.get("SZ", ["19"])[0].split(":")[0]
+        size = _parse_int(size_text, "SZ")
+        path = self._check_size(size)
+        komi = _parse_float(root["KM"][0], "KM") if "KM" in root and root["KM"][0].strip() else self.komi
+        try:
+            black = _sgf_points(root.get("AB", []), size)
+            white = _sgf_points(root.get("AW", []), size)
+            moves: list[tuple[int, int]] = []
+            for k, node in enumerate(nodes):
+                if k > 0 and any(key in node for key in ("AB", "AW", "AE")):
+                    raise ValueError("set-up stones after the first node are not supported")
+                for key, colour in (("B", BLACK), ("W", WHITE)):
+                    if key in node:
+                        moves.append((colour, sgf_point(node[key][0], size)))
+            first = moves[0][0] if moves else (WHITE if black and not white else BLACK)
+            if "PL" in root:
+                first = _parse_colour(root["PL"][0])
+            handicap = int(root["HA"][0]) if "HA" in root and root["HA"][0].strip().isdigit() else 0
+            state = GoState(size, komi, black=black, white=white, to_move=first)
+            count = len(moves) if limit is None else max(0, min(len(moves), limit - 1))
+            for colour, move in moves[:count]:
+                state.play_color(colour, move)
+        except (ValueError, IllegalMoveError, InvalidPositionError) as exc:
+            raise GtpError(f"cannot load file: {_first_line(exc)}") from None
+        if not self.net:
+            self.engine.default_net = path
+        self.komi = komi
+        self._new_game(size, black, white, first, handicap)
+        self.state = state
+        return ""
+
+    def to_sgf(self) -> str:
+        """The game so far as SGF (set-up stones, komi, moves)."""
+        from engine import __version__
+
+        n = self.size
+        black, white, to_move, handicap = self._setup
+        head = f"(;GM[1]FF[4]CA[UTF-8]AP[{ENGINE_NAME}:{__version__}]SZ[{n}]KM[{self.komi:g}]RU[Chinese]"
+        if handicap:
+            head += f"HA[{handicap}]"
+        if black:
+            head += "AB" + "".join(f"[{sgf_coord(p, n)}]" for p in black)
+        if white:
+            head += "AW" + "".join(f"[{sgf_coord(p, n)}]" for p in white)
+        if (black or white) and to_move == WHITE:
+            head += "PL[W]"
+        body = "".join(f";{'BW'[c]}[{sgf_coord(m, n)}]" for c, m in self.state.move_history())
+        return head + body + ")"
+
+    def cmd_printsgf(self, args: list[str]) -> str:
+        sgf = self.to_sgf()
+        if args:
+            try:
+                Path(args[0]).write_text(sgf + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise GtpError(f"cannot write file: {exc.strerror or exc}") from None
+            return ""
+        return sgf
+
+    # -- time ---------------------------------------------------------------------------------------------
+    def cmd_time_settings(self, args: list[str]) -> str:
+        if len(args) != 3:
+            raise GtpError("usage: time_settings <main time> <byo-yomi time> <byo-yomi stones>")
+        main = _parse_float(args[0], "main time")
+        byo = _parse_float(args[1], "byo-yomi time")
+        stones = _parse_int(args[2], "byo-yomi stones")
+        if main < 0 or byo < 0 or stones < 0:
+            raise GtpError("time settings must not be negative")
+        if (byo > 0 and stones == 0) or (main == 0 and byo == 0):
+            self.clock.reset("none")  # GTP: byo-yomi time without stones means no time limit
+        elif byo == 0:
+            self.clock.reset("absolute", main)
+        else:
+            self.clock.reset("canadian", main, byo, stones)
+        return ""
+
+    def cmd_kgs_time_settings(self, args: list[str]) -> str:
+        if not args:
+            raise GtpError("usage: kgs-time_settings none|absolute|canadian|byoyomi …")
+        kind = args[0].lower()
+        nums = [_parse_float(a, "time") for a in args[1:]]
+        if kind == "none" and not nums:
+            self.clock.reset("none")
+        elif kind == "absolute" and len(nums) == 1:
+            self.clock.reset("absolute", nums[0])
+        elif kind == "canadian" and len(nums) == 3:
+            if nums[2] <= 0:
+                raise GtpError("canadian byo-yomi needs a positive number of stones")
+            self.clock.reset("canadian", nums[0], nums[1], int(nums[2]))
+        elif kind == "byoyomi" and len(nums) == 3:
+            self.clock.reset("byoyomi", nums[0], nums[1], periods=int(nums[2]))
+        else:
+            raise GtpError(f"invalid kgs-time_settings {' '.join(args)!r}")
+        return ""
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        if len(args) != 3:
+            raise GtpError("usage: time_left <color> <time> <stones>")
+        colour = _parse_colour(args[0])
+        self.clock.set_left(colour, _parse_float(args[1], "time"), _parse_int(args[2], "stones"))
+        return ""
+
+    # -- GoGui ---------------------------------------------------------------------------------------------
+    def cmd_gogui_analyze_commands(self, args: list[str]) -> str:
+        return "\n".join([
+            "gfx/Best moves/tabula-best_moves",
+            "dboard/Ownership (playouts)/tabula-ownership",
+            "plist/Dead stones/final_status_list dead",
+            "plist/Alive stones/final_status_list alive",
+            "string/Final score/final_score",
+            "string/Network/tabula-network",
+        ])
+
+    def cmd_best_moves(self, args: list[str]) -> str:
+        """gfx: search as for a move (nothing is played); label the best moves with winrates, show the PV."""
+        colour = self.state.turn
+        lim = self._move_limits(colour)
+        self._set_multipv(10)
+        _, rep = self._search(lim)
+        if rep is None or not rep.lines:
+            return ""
+        labels = " ".join(f"{vertex(ln.move, self.size)} {round(100 * winrate_lcb(ln.q, ln.visits)[0])}"
+                          for ln in rep.lines if ln.visits > 0 and ln.move != self.state.nn)
+        pv = rep.lines[0].pv
+        var = " ".join(f"{'bw'[(colour + k) % 2]} {vertex(m, self.size)}" for k, m in enumerate(pv))
+        out = []
+        if var:
+            out.append(f"VAR {var}")
+        if labels:
+            out.append(f"LABEL {labels}")
+        return "\n".join(out)
+
+    def cmd_ownership(self, args: list[str]) -> str:
+        """dboard: mean playout ownership, +1 Black … −1 White, top row first."""
+        own = estimate_ownership(self.state)
+        n = self.size
+        return "\n".join(" ".join(f"{own[r * n + c]:.2f}" for c in range(n)) for r in range(n - 1, -1, -1))
+
+    def cmd_network(self, args: list[str]) -> str:
+        self._require_net()
+        return self.engine.evaluator.describe() if hasattr(self.engine.evaluator, "describe") else \
+            self.engine.net_path()
+
+
+def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, **kwargs) -> None:
+    """Run the GTP loop over an iterable of input lines."""
+    GtpProtocol(engine, write, **kwargs).run(lines)
+
+
+__all__ = ["GtpProtocol", "GtpError", "GtpClock", "GTP_PARAMS", "run_gtp", "estimate_ownership",
+           "dead_stones", "score_without", "parse_sgf_main_line", "sgf_point", "sgf_coord", "is_eye",
+           "free_handicap", "winrate_lcb"]
