@@ -170,7 +170,11 @@ class Search:
 
     # -- one batch cycle -------------------------------------------------------------------
     def step(self) -> None:
-        """Gather a batch, finish the one in flight, submit the new one. Blocks ~one net call."""
+        """Gather a batch, submit it, then finish the one in flight. Blocks ~one net call.
+
+        Two input buffers alternate: batch *k+1* is written while batch *k* is on the
+        worker thread, and *k+1* is queued before *k*'s results are backed up.
+        """
         slot = self._slots[self._k & 1]
         leaves = self._gather(slot)
         if self.abort.is_set():  # answer at once: drop what was gathered, leave the net's batch
@@ -179,12 +183,12 @@ class Search:
                 self.tree.count[leaf.node] = Tree.UNEXPANDED
                 self._undo_virtual_loss(leaf.path)
             return
-        if self._inflight is not None:
-            self._complete(*self._inflight)
-            self._inflight = None
-        if leaves:
+        previous, self._inflight = self._inflight, None
+        if leaves:  # queue the new batch first, so the net never idles while we back up the old one
             self._inflight = (self.ev.submit(slot, len(leaves)), leaves)
             self._stats.net_positions += len(leaves)
+        if previous is not None:
+            self._complete(*previous)
         self._k += 1
 
     def _gather(self, slot: Batch) -> list[_Leaf]:
