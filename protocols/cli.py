@@ -1,7 +1,8 @@
 """The ``tabula`` command line (click): protocol loops, benchmark, match runner, net tools.
 
-``tabula uci`` / ``tabula-uci`` (no arguments, for GUIs that register one
-executable) start the chess engine on the bundled net unless ``--net`` is given.
+``tabula uci`` / ``tabula-uci`` and ``tabula usi`` / ``tabula-usi`` (no arguments, for GUIs
+that register one executable) start the chess / shogi engine on the bundled net unless
+``--net`` is given (or the GUI sets the ``WeightsFile`` option).
 """
 
 from __future__ import annotations
@@ -69,6 +70,303 @@ def uci(net: str | None, backend: str | None, threads: int | None, verbose: bool
     engine = Engine("chess", default_net=default_net("chess"), extra_params=UCI_PARAMS)
     _configure(engine, net, backend, threads)
     UciProtocol(engine).run(_stdin_lines())
+
+
+@main.command()
+@net_option
+@backend_option
+@threads_option
+@verbose_option
+def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool) -> None:
+    """Play shogi over USI on stdin/stdout."""
+    from nets import default_net
+
+    from .usi import USI_PARAMS, UsiProtocol
+
+    _logging(verbose)
+    engine = Engine("shogi", default_net=default_net("shogi"), extra_params=USI_PARAMS)
+    _configure(engine, net, backend, threads)
+    UsiProtocol(engine).run(_stdin_lines())
+
+
+@main.command()
+@net_option
+@backend_option
+@threads_option
+@click.option("--size", type=click.IntRange(2, 25), default=None,
+              help="Board size before the GUI sends boardsize (default: the --net's size, else 19).")
+@click.option("--komi", type=float, default=7.5, show_default=True, help="Komi before the GUI sends komi.")
+@click.option("--visits", type=click.IntRange(0), default=None,
+              help="Playouts per move without a clock (default 800; 0: no cap).")
+@click.option("--movetime", type=click.FloatRange(0), default=None,
+              help="Seconds per move without a clock (instead of --visits).")
+@click.option("--resign-threshold", type=click.FloatRange(0, 0.5), default=None,
+              help="Resign below this winrate (default 0.05; 0: never).")
+@verbose_option
+def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
+        visits: int | None, movetime: float | None, resign_threshold: float | None, verbose: bool) -> None:
+    """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
+    from nets import default_net
+
+    from .gtp import GTP_PARAMS, GtpProtocol
+
+    _logging(verbose)
+    engine = Engine("go", extra_params=GTP_PARAMS)
+    _configure(engine, None, backend, threads)
+    if movetime is not None and visits is None:
+        visits = 0  # --movetime alone: no playout cap
+    for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", resign_threshold)):
+        if value is not None:
+            engine.set_option(name, str(value))
+    GtpProtocol(engine, size=size, komi=komi, net=net,
+                net_for_size=lambda n: default_net(f"go{n}")).run(_stdin_lines())
+
+
+@main.group()
+def nets() -> None:
+    """Network tools: describe and quantise ONNX nets."""
+
+
+@nets.command("info")
+@click.argument("net", type=click.Path(exists=True, dir_okay=False))
+def nets_info(net: str) -> None:
+    """Game, codec, signature, parameter count, precision and metadata of NET."""
+    from nets.tools import net_info
+
+    try:
+        info = net_info(net)
+    except Exception as exc:  # load/mismatch errors carry their own message
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(info.lines()))
+
+
+@nets.command("quantize")
+@click.argument("net", type=click.Path(exists=True, dir_okay=False))
+@click.option("--to", "to", type=click.Choice(["fp16", "int8"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output file (default: NET with .fp16/.int8 before .onnx).")
+@click.option("--positions", type=int, default=200, show_default=True,
+              help="Positions for the top-move agreement check.")
+def nets_quantize(net: str, to: str, output: str | None, positions: int) -> None:
+    """Write an fp16/int8 copy of NET (metadata kept) and report size, speed and agreement."""
+    from pathlib import Path
+
+    from nets.tools import compare, quantize
+
+    out = output or str(Path(net).with_suffix(f".{to}.onnx"))
+    try:
+        quantize(net, out, to)
+        report = compare(net, out, positions=positions)
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out}")
+    click.echo("\n".join(report.lines()))
+
+
+# -- bench and match (bench/nps.py, bench/match.py) ---------------------------------------------
+def _progress_bar(done: int, total: int, label: str) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<32.32}{end}")
+    sys.stderr.flush()
+
+
+def _default_bench_net(game: str) -> str | None:
+    from nets import default_net
+
+    if game == "go":
+        return default_net("go9") or default_net("go19")
+    return default_net(game)
+
+
+@main.command()
+@click.option("--game", type=click.Choice(["chess", "shogi", "go"]), default="chess", show_default=True)
+@net_option
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="onnxruntime execution provider.")
+@click.option("--batch", "batches", default="16,32,64,128,256", show_default=True,
+              help="Minibatch sizes to measure, comma-separated.")
+@threads_option
+@click.option("--seconds", type=click.FloatRange(0.01), default=None,
+              help="Search time per position [default: 1, or none when --nodes is given].")
+@click.option("--nodes", type=click.IntRange(1), default=None, help="Playouts per position.")
+@click.option("--ceiling-seconds", type=click.FloatRange(0.01), default=None,
+              help="Time of the network-alone run per batch [default: 2 × --seconds].")
+@click.option("--positions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Position file instead of the shipped set (bench/data/GAME.txt).")
+@click.option("--max-positions", type=click.IntRange(1), default=None, help="Use only the first N positions.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per configuration, as a list, on stdout.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write nps and ceiling against batch size to this PNG (needs matplotlib).")
+@click.option("--profile", is_flag=True, help="Also run each batch's searches under cProfile; print the top functions.")
+@click.option("--profile-top", type=click.IntRange(1), default=25, show_default=True)
+@click.option("--switch-interval", type=click.FloatRange(1e-6), default=None,
+              help="Python's GIL switch interval in seconds during the run (default: Python's 0.005).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: if a terminal].")
+def bench(game: str, net: str | None, backend: str, batches: str, threads: int | None, seconds: float | None,
+          nodes: int | None, ceiling_seconds: float | None, positions: str | None, max_positions: int | None,
+          as_json: bool, plot: str | None, profile: bool, profile_top: int, switch_interval: float | None,
+          progress: bool | None) -> None:
+    """Search nodes/s against the network alone (the ceiling), per batch size.
+
+    Each position is searched on a fresh tree with the eval cache off; see bench/nps.py for
+    the definition of every column.
+    """
+    import json
+
+    from bench.nps import format_table, run_bench
+    from bench.nps import plot as plot_results
+
+    try:
+        sizes = [int(x) for x in batches.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise click.BadParameter(f"{batches!r}: give batch sizes as numbers, e.g. 16,64,256",
+                                 param_hint="--batch") from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("batch sizes must be positive", param_hint="--batch")
+    path = net or _default_bench_net(game)
+    if not path:
+        raise click.ClickException(f"no bundled {game} net: give --net PATH")
+    if seconds is None and nodes is None:
+        seconds = 1.0
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise click.ClickException("--plot needs matplotlib, which is not installed: "
+                                       "pip install matplotlib") from None
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        results = run_bench(path, game=game, backend=backend, batches=sizes, threads=threads, seconds=seconds,
+                            nodes=nodes, ceiling_seconds=ceiling_seconds, positions=positions,
+                            max_positions=max_positions, profile=profile, profile_top=profile_top,
+                            progress=_progress_bar if show else None)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], indent=1))
+    else:
+        click.echo(format_table(results))
+    if profile:
+        for r in results:
+            click.echo(f"\n== cProfile of the search thread, batch {r.batch} ==\n{r.profile}", err=as_json)
+    if plot:
+        click.echo(f"plot written to {plot_results(results, plot)}", err=True)
+
+
+@main.command()
+@click.option("--game", type=click.Choice(["chess", "shogi", "go"]), default="chess", show_default=True)
+@click.option("--engine", "engines", multiple=True, required=True, metavar="SPEC",
+              help="\"cmd='COMMAND LINE' name=NAME option.X=Y [tc=…] [nodes=N] [st=S] [depth=D]\"; twice.")
+@click.option("--games", type=click.IntRange(1), default=2, show_default=True,
+              help="Games in all; consecutive games form a pair (one opening, colours swapped).")
+@click.option("--openings", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Chess: EPD / FEN lines / PGN. Shogi: 'startpos|sfen S [moves …]' lines.")
+@click.option("--opening-plies", type=click.IntRange(0), default=None, help="Cut PGN/SFEN openings to N plies.")
+@click.option("--opening-order", type=click.Choice(["sequential", "random"]), default="sequential",
+              show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed for --opening-order random.")
+@click.option("--tc", default=None, help="Clock BASE+INC in seconds, e.g. 10+0.1.")
+@click.option("--byoyomi", type=click.FloatRange(0), default=0.0, help="Byoyomi in seconds per move (shogi, go).")
+@click.option("--nodes", type=click.IntRange(1), default=None, help="Nodes per move.")
+@click.option("--st", "movetime", type=click.FloatRange(0.001), default=None, help="Seconds per move.")
+@click.option("--depth", type=click.IntRange(1), default=None, help="Depth per move.")
+@click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True,
+              help="Games played at the same time.")
+@click.option("--resign-moves", type=click.IntRange(0), default=0, show_default=True,
+              help="Adjudicate a loss after this many own moves at or below -resign-score (0: off).")
+@click.option("--resign-score", type=click.IntRange(1), default=1000, show_default=True, help="Centipawns.")
+@click.option("--draw-moves", type=click.IntRange(0), default=0, show_default=True,
+              help="Adjudicate a draw after this many moves each within ±draw-score (0: off).")
+@click.option("--draw-score", type=click.IntRange(0), default=10, show_default=True, help="Centipawns.")
+@click.option("--draw-movenumber", type=click.IntRange(0), default=40, show_default=True,
+              help="Earliest move number for draw adjudication.")
+@click.option("--max-moves", type=click.IntRange(0), default=None,
+              help="Draw after N moves (chess: full moves; shogi: plies, default 512; go: score after N).")
+@click.option("--sprt", default=None, metavar="elo0=0,elo1=5,alpha=0.05,beta=0.05",
+              help="Stop early once the SPRT decides.")
+@click.option("--out", "--pgn", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write games: chess PGN; shogi CSA (.csa) or SFEN-move lines; go SGF.")
+@click.option("--size", type=click.IntRange(2, 25), default=9, show_default=True, help="Go board size.")
+@click.option("--komi", type=float, default=7.0, show_default=True, help="Go komi.")
+@click.option("--scorer", default=None, help="Go: GTP scorer command ('' for Tromp-Taylor) [default: GNU Go].")
+@click.option("--margin", type=click.FloatRange(0), default=0.1, show_default=True,
+              help="Seconds over the clock tolerated before a loss on time.")
+@click.option("--move-timeout", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds an engine may think when no clock bounds it.")
+@click.option("--start-timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="Seconds for an engine to start and answer readyok.")
+@click.option("--event", default="Tabula match", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The summary and every result as JSON on stdout.")
+@click.option("--engine-stderr", is_flag=True, help="Let the engines write to stderr (default: discarded).")
+@click.option("-q", "--quiet", is_flag=True, help="No per-game lines on stderr.")
+@verbose_option
+def match(game: str, engines: tuple[str, ...], games: int, openings: str | None, opening_plies: int | None,
+          opening_order: str, seed: int | None, tc: str | None, byoyomi: float, nodes: int | None,
+          movetime: float | None, depth: int | None, concurrency: int, resign_moves: int, resign_score: int,
+          draw_moves: int, draw_score: int, draw_movenumber: int, max_moves: int | None, sprt: str | None,
+          out: str | None, size: int, komi: float, scorer: str | None, margin: float, move_timeout: float,
+          start_timeout: float, event: str, as_json: bool, engine_stderr: bool, quiet: bool,
+          verbose: bool) -> None:
+    """Play two engines against each other; report Elo, LOS and (with --sprt) the SPRT.
+
+    Every opening is played twice, once with each colour. A crash, a move over the clock or
+    an illegal move loses that game (the engine is restarted and the match goes on).
+    """
+    import json
+
+    from bench.elo import SprtBounds
+    from bench.match import (Adjudication, EngineSpec, Limits, MatchConfig, MatchError, TimeControl,
+                             load_openings, run_match)
+
+    _logging(verbose)
+    if not verbose:
+        logging.getLogger("chess.engine").setLevel(logging.ERROR)  # engines' stray "info string" lines
+    try:
+        specs = [EngineSpec.parse(e) for e in engines]
+        if len(specs) != 2:
+            raise MatchError(f"give exactly two --engine specs, not {len(specs)}")
+        limits = Limits(TimeControl.parse(tc, byoyomi), nodes, movetime, depth)
+        if not any(s.tc or s.nodes or s.movetime or s.depth for s in specs) and limits == Limits() \
+                and game != "go":
+            raise MatchError("give a limit: --tc, --byoyomi, --nodes, --st or --depth (or per engine)")
+        ops = load_openings(openings, game, opening_plies) if openings and game != "go" else None
+        if openings and game == "go":
+            raise MatchError("go matches start from the empty board; --openings is for chess and shogi")
+        if max_moves is None:
+            max_moves = {"shogi": 512, "go": 0}.get(game, 0)
+        cfg = MatchConfig(
+            game=game, engines=(specs[0], specs[1]), games=games, opening_order=opening_order, seed=seed,
+            limits=limits, concurrency=concurrency,
+            adjudication=Adjudication(resign_moves, resign_score, draw_movenumber, draw_moves, draw_score,
+                                      max_moves),
+            sprt=SprtBounds.parse(sprt) if sprt else None, out=out, margin=margin, move_timeout=move_timeout,
+            start_timeout=start_timeout, event=event, engine_stderr=engine_stderr, go_size=size, go_komi=komi,
+            go_scorer=scorer)
+        if ops:
+            cfg.openings = ops
+    except (MatchError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def on_game(rec, res) -> None:  # noqa: ANN001
+        if quiet:
+            return
+        t = res.tally
+        click.echo(f"Finished game {rec.number} ({rec.players[0]} vs {rec.players[1]}): {rec.result} "
+                   f"{{{rec.reason}}}  [{t.wins}-{t.losses}-{t.draws}]", err=True)
+
+    try:
+        result = run_match(cfg, on_game=on_game)
+    except (MatchError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=1))
+    else:
+        click.echo(result.summary())
 
 
 def uci_main() -> None:

@@ -1,0 +1,486 @@
+"""Nodes-per-second benchmark: the full search against the network alone, per batch size.
+
+For every minibatch size the benchmark measures, in the same run and process:
+
+* **nps** — playouts per second of the real search (:class:`engine.search.mcts.Search`)
+  over a fixed position set (``bench/data/<game>.txt``), a fresh tree per position and
+  the eval cache disabled, so every non-terminal leaf is a real network evaluation;
+* **ceiling** — evaluations per second of the network alone, ``OnnxEvaluator.run`` on a
+  full batch of encoded positions, repeated (half measured before the searches, half
+  after, so slow drift of a shared machine cancels);
+* **fraction** = nps / ceiling — how much of the network's throughput the search keeps;
+* **ceiling_at_mean_batch**, **fraction_at_mean_batch** — the same against the network
+  alone at the batch size the search really sent (``mean_batch``; collisions keep it below
+  the limit at large sizes, and a net can be faster per position at the smaller size);
+  measured only when the two sizes differ by over 10 %, else equal to the above;
+* **overhead_us_per_node** = ``(1/nps − 1/ceiling) · 1e6`` — wall time per node that the
+  search adds on top of the network's own cost per evaluation (0 when the search work is
+  fully hidden behind the network; it can come out slightly negative in noise);
+* **search_cpu_us_per_node** — CPU time of the search thread per playout
+  (``time.thread_time``; the network runs on the evaluator's worker thread and is not in
+  it). While this stays below the network's time per evaluation the two overlap fully;
+* **net_wait_fraction** — the share of the search thread's wall time spent waiting for
+  the network (high: network-bound, as it should be; low: the search is the bottleneck);
+* **net_busy_fraction** — the share of the search's wall time the network was running a
+  batch (1 − this is the network left idle, waiting for the search to hand it work);
+  **net_us_per_eval_in_search** — the network's time per evaluation inside the search, to
+  set against ``1e6 / ceiling``; **net_cpu_fraction** — the network thread's CPU time over
+  its wall time (with ``threads=1`` well under 1 means the OS gave the net less than a core:
+  a shared machine); **mean_batch** — positions per network call the search really sent.
+
+The search's batches run on a worker thread of the benchmark's own that does what
+``OnnxEvaluator.submit`` does (one thread, the same ``run`` call) and also times each call.
+Python ≥ 3.12 note: cProfile (``--profile``) then sees every thread, not only the search.
+
+>>> results = run_bench("net.onnx", game="chess", batches=[16, 64], seconds=1.0)  # doctest: +SKIP
+>>> print(format_table(results))                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import math
+import os
+import platform
+import pstats
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from engine.evaluator import Batch, EvalCache, OnnxEvaluator, default_threads
+from engine.games.base import GameState
+from engine.search.mcts import Search
+from engine.search.params import SearchParams
+from engine.search.tree import Tree
+
+DATA = Path(__file__).resolve().parent / "data"
+GAMES = ("chess", "shogi", "go")
+DEFAULT_BATCHES = (16, 32, 64, 128, 256)
+
+#: progress callback: (steps done, steps in all, what is running now)
+ProgressFn = Callable[[int, int, str], None]
+
+_BACKEND_OF_PROVIDER = {
+    "CPUExecutionProvider": "cpu",
+    "CUDAExecutionProvider": "cuda",
+    "TensorrtExecutionProvider": "tensorrt",
+}
+
+
+# -- position sets ---------------------------------------------------------------------------
+def data_file(game: str, board_size: int | None = None) -> Path:
+    """The shipped position file for a game (go: one file per board size)."""
+    if game == "go":
+        return DATA / f"go{board_size or 19}.txt"
+    return DATA / f"{game}.txt"
+
+
+def parse_position(game: str, spec: str) -> GameState:
+    """One position line: ``startpos|fen F|sfen S [moves …]`` (chess, shogi) or
+    ``size N komi K [moves …]`` (go, GTP vertices alternating from Black).
+
+    >>> parse_position("chess", "startpos moves e2e4").ply
+    1
+    """
+    spec = spec.split("#", 1)[0].strip()
+    tokens = spec.split()
+    if not tokens:
+        raise ValueError("empty position line")
+    moves: list[str] = []
+    if "moves" in tokens:
+        i = tokens.index("moves")
+        tokens, moves = tokens[:i], tokens[i + 1:]
+    if game == "go":
+        from engine.games.go import GoState
+
+        kv = dict(zip(tokens[::2], tokens[1::2]))
+        return GoState.from_moves(int(kv.get("size", 19)), float(kv.get("komi", 7.5)), moves)
+    if game == "chess":
+        from engine.games.chess_game import ChessState as cls
+        head = "fen"
+    elif game == "shogi":
+        from engine.games.shogi_game import ShogiState as cls  # type: ignore[assignment]
+        head = "sfen"
+    else:
+        raise ValueError(f"unknown game {game!r}; choose one of {', '.join(GAMES)}")
+    if tokens[0] == "startpos":
+        state = cls()
+    elif tokens[0] == head:
+        state = cls(" ".join(tokens[1:]))
+    else:
+        raise ValueError(f"{game} position must start with 'startpos' or '{head}': {spec!r}")
+    for m in moves:
+        state.push(state.parse_move(m))
+    return state
+
+
+def load_positions(game: str, path: str | Path | None = None, board_size: int | None = None) -> list[str]:
+    """Position lines of a set (comments and blank lines dropped), each checked by parsing it."""
+    p = Path(path) if path else data_file(game, board_size)
+    if not p.is_file():
+        raise FileNotFoundError(f"no position set for {game}: {p}")
+    lines = [ln.strip() for ln in p.read_text().splitlines()]
+    specs = [ln for ln in lines if ln and not ln.startswith("#")]
+    for s in specs:
+        parse_position(game, s)
+    if not specs:
+        raise ValueError(f"{p} holds no positions")
+    return specs
+
+
+# -- results ---------------------------------------------------------------------------------
+@dataclass
+class BenchResult:
+    """One configuration (game, net, backend, batch); the fields ``--json`` writes."""
+
+    game: str
+    backend: str
+    net: str
+    batch: int
+    threads: int
+    provider: str
+    device: str
+    positions: int
+    seconds_per_position: float | None
+    nodes_per_position: int | None
+    playouts: int
+    net_positions: int
+    search_seconds: float
+    nps: float
+    net_evals_per_s: float
+    mean_batch: float
+    ceiling_evals_per_s: float
+    fraction: float
+    ceiling_at_mean_batch: float
+    fraction_at_mean_batch: float
+    overhead_us_per_node: float
+    search_cpu_us_per_node: float
+    net_wait_fraction: float
+    net_busy_fraction: float
+    net_cpu_fraction: float
+    net_us_per_eval_in_search: float
+    profile: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        """A plain dict (``profile`` left out unless one was taken)."""
+        d = asdict(self)
+        if d["profile"] is None:
+            d.pop("profile")
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def describe_device(provider: str) -> str:
+    """The machine the net runs on, in words: CPU model (and cores) or GPU name."""
+    if provider in ("CUDAExecutionProvider", "TensorrtExecutionProvider"):
+        try:
+            import subprocess
+
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10)
+            name = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+            if name:
+                return name
+        except Exception:  # noqa: BLE001 - purely informational
+            pass
+        return "GPU"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({os.cpu_count()} cores)"
+
+
+# -- measurements ----------------------------------------------------------------------------
+def measure_ceiling(ev: OnnxEvaluator, states: Sequence[GameState], batch: int, seconds: float,
+                    min_runs: int = 3) -> tuple[int, float]:
+    """Run the network alone on a full batch until ``seconds`` pass (and ``min_runs`` runs).
+
+    Returns (evaluations, seconds). The batch holds the positions repeated cyclically.
+    """
+    buf = ev.new_batch(batch)
+    for row in range(batch):
+        ev.codec.encode(states[row % len(states)], buf.inputs, row)
+    ev.run(buf, batch)  # warm-up: first run of a shape allocates
+    runs = 0
+    t0 = time.perf_counter()
+    while True:
+        ev.run(buf, batch)
+        runs += 1
+        el = time.perf_counter() - t0
+        if runs >= min_runs and el >= seconds:
+            return runs * batch, el
+
+
+@dataclass
+class SearchRun:
+    """What one search on one position did."""
+
+    playouts: int
+    net_positions: int
+    net_batches: int
+    wall: float
+    cpu: float
+    net_wait: float
+    net_busy: float = 0.0
+    net_cpu: float = 0.0
+
+
+class _TimedEvaluator:
+    """Stands in for the evaluator inside one search: same calls, but the batches run on
+    this object's own worker thread, which counts them and times each network call
+    (wall and thread CPU), so the report can tell idle network gaps from a slow network."""
+
+    def __init__(self, ev: OnnxEvaluator) -> None:
+        self._ev = ev
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-bench-net")
+        self.batches = 0
+        self.net_wall = 0.0
+        self.net_cpu = 0.0
+
+    def _run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        out = self._ev.run(batch, n)
+        self.net_wall += time.perf_counter() - t0
+        self.net_cpu += time.thread_time() - c0
+        return out
+
+    def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
+        """Queue the first ``n`` rows on the worker thread (as :meth:`OnnxEvaluator.submit`)."""
+        self.batches += 1
+        return self._pool.submit(self._run, batch, n)
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self._pool.shutdown(wait=True)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - codec, new_batch, run: the evaluator's
+        return getattr(self._ev, name)
+
+
+def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds: float | None = None,
+                    nodes: int | None = None, profiler: cProfile.Profile | None = None) -> SearchRun:
+    """Search ``state`` on a fresh tree with the eval cache off until the time or node limit.
+
+    The root's own evaluation (batch of one, in the constructor) is outside the timing.
+    """
+    if seconds is None and nodes is None:
+        raise ValueError("give seconds or nodes")
+    timed = _TimedEvaluator(ev)
+    search = Search(state, Tree(), timed, EvalCache(0), SearchParams(minibatch=batch))  # type: ignore[arg-type]
+    idle = 0
+    if profiler is not None:
+        profiler.enable()
+    c0 = time.thread_time()
+    t0 = time.perf_counter()
+    try:
+        while True:
+            s = search.stats()
+            if nodes is not None and s.playouts >= nodes:
+                break
+            if seconds is not None and time.perf_counter() - t0 >= seconds:
+                break
+            if s.root_proven or s.tree_full:
+                break
+            before = s.playouts
+            search.step()
+            if search.stats().playouts == before and search.pending == 0:
+                idle += 1
+                if idle >= 3:  # nothing left to expand (every line ends in a proven result)
+                    break
+            else:
+                idle = 0
+        search.finish(wait=True)
+    finally:
+        wall = time.perf_counter() - t0
+        cpu = time.thread_time() - c0
+        if profiler is not None:
+            profiler.disable()
+        timed.close()
+    s = search.stats()
+    return SearchRun(s.playouts, s.net_positions, timed.batches, wall, cpu, search.eval_seconds,
+                     timed.net_wall, timed.net_cpu)
+
+
+def profile_text(profiler: cProfile.Profile, top: int = 25) -> str:
+    """The ``top`` functions by own time, then by cumulative time, as pstats prints them.
+
+    Up to Python 3.11 cProfile sees the search thread alone (waiting for the network shows
+    as ``acquire``/``result``); from 3.12 on it sees every thread, so the network worker's
+    ``run`` appears too.
+    """
+    out = io.StringIO()
+    st = pstats.Stats(profiler, stream=out)
+    st.strip_dirs().sort_stats("tottime").print_stats(top)
+    st.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
+              batches: Sequence[int] = DEFAULT_BATCHES, threads: int | None = None,
+              seconds: float | None = 1.0, nodes: int | None = None,
+              ceiling_seconds: float | None = None, positions: str | Path | None = None,
+              max_positions: int | None = None, profile: bool = False, profile_top: int = 25,
+              progress: ProgressFn | None = None) -> list[BenchResult]:
+    """Measure every batch size; see the module docstring for what each number means.
+
+    ``seconds`` / ``nodes`` bound each position's search (whichever comes first);
+    ``ceiling_seconds`` is the time of the network-alone run (default: twice ``seconds``,
+    at least 0.2 s). With ``profile`` an extra search pass per batch runs under cProfile
+    (outside the timed pass) and its top functions land in ``BenchResult.profile``.
+    """
+    if game not in GAMES:
+        raise ValueError(f"unknown game {game!r}; choose one of {', '.join(GAMES)}")
+    batches = [int(b) for b in batches]
+    if not batches or min(batches) < 1:
+        raise ValueError("batch sizes must be positive integers")
+    threads = threads or default_threads()
+    ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches))
+    try:
+        if ev.codec.game != game:
+            raise ValueError(f"{net} is a {ev.codec.game} network, not a {game} one")
+        board = None
+        if game == "go":
+            board = int(next(iter(ev.codec.input_shapes.values()))[-1])
+        specs = load_positions(game, positions, board)
+        if max_positions:
+            specs = specs[:max_positions]
+        if ceiling_seconds is None:
+            ceiling_seconds = max(0.2, 2.0 * (seconds if seconds is not None else 0.5))
+        provider = ev.providers[0]
+        device = describe_device(provider)
+        states = [parse_position(game, s) for s in specs]
+        per_batch = len(specs) * (2 if profile else 1) + 2
+        total, done = per_batch * len(batches), 0
+        results = []
+        for b in batches:
+            def tick(label: str) -> None:
+                nonlocal done
+                done += 1
+                if progress:
+                    progress(done, total, label)
+
+            n1, t1 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
+            tick(f"batch {b}: network alone")
+            runs = []
+            for i, spec in enumerate(specs):
+                runs.append(search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes))
+                tick(f"batch {b}: search {i + 1}/{len(specs)}")
+            n2, t2 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
+            tick(f"batch {b}: network alone")
+            sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))
+            at_mean = None
+            if sent > 0 and abs(sent - b) > 0.1 * b:  # collisions kept the batches smaller: compare like with like
+                nm, tm = measure_ceiling(ev, states, max(1, round(sent)), ceiling_seconds / 2)
+                at_mean = nm / tm
+            prof_text = None
+            if profile:
+                prof = cProfile.Profile()
+                for i, spec in enumerate(specs):
+                    search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
+                                    profiler=prof)
+                    tick(f"batch {b}: profiled search {i + 1}/{len(specs)}")
+                prof_text = profile_text(prof, profile_top)
+            results.append(_summarise(
+                runs, (n1 + n2) / (t1 + t2), at_mean, game=game, backend=_BACKEND_OF_PROVIDER.get(provider, backend),
+                net=str(net), batch=b, threads=threads, provider=provider, device=device, positions=len(specs),
+                seconds_per_position=seconds, nodes_per_position=nodes, profile=prof_text))
+        return results
+    finally:
+        ev.close()
+
+
+def _summarise(runs: Sequence[SearchRun], ceiling: float, ceiling_at_mean: float | None,
+               **fields) -> BenchResult:  # noqa: ANN003
+    """One :class:`BenchResult` from the per-position runs of a batch size and its ceilings."""
+    playouts = sum(r.playouts for r in runs)
+    evals = sum(r.net_positions for r in runs)
+    wall = sum(r.wall for r in runs)
+    busy = sum(r.net_busy for r in runs)
+    nps = playouts / wall if wall > 0 else 0.0
+    return BenchResult(
+        **fields, playouts=playouts, net_positions=evals, search_seconds=round(wall, 4), nps=round(nps, 1),
+        net_evals_per_s=round(evals / wall, 1) if wall > 0 else 0.0,
+        mean_batch=round(evals / max(1, sum(r.net_batches for r in runs)), 1),
+        ceiling_evals_per_s=round(ceiling, 1),
+        fraction=round(nps / ceiling, 4) if ceiling > 0 else 0.0,
+        ceiling_at_mean_batch=round(ceiling_at_mean if ceiling_at_mean else ceiling, 1),
+        fraction_at_mean_batch=round(nps / (ceiling_at_mean or ceiling), 4) if (ceiling_at_mean or ceiling) > 0
+        else 0.0,
+        overhead_us_per_node=round((1.0 / nps - 1.0 / ceiling) * 1e6, 2) if nps > 0 and ceiling > 0 else math.inf,
+        search_cpu_us_per_node=round(sum(r.cpu for r in runs) / max(playouts, 1) * 1e6, 2),
+        net_wait_fraction=round(sum(r.net_wait for r in runs) / wall, 4) if wall > 0 else 0.0,
+        net_busy_fraction=round(busy / wall, 4) if wall > 0 else 0.0,
+        net_cpu_fraction=round(sum(r.net_cpu for r in runs) / busy, 4) if busy > 0 else 0.0,
+        net_us_per_eval_in_search=round(busy / max(1, evals) * 1e6, 1))
+
+
+# -- output ----------------------------------------------------------------------------------
+def format_table(results: Sequence[BenchResult]) -> str:
+    """A table for people: one row per batch size, plus a header naming net and device."""
+    if not results:
+        return "(no results)"
+    r0 = results[0]
+    limit = (f"{r0.seconds_per_position:g} s" if r0.seconds_per_position is not None else "") + \
+        (f"{' / ' if r0.seconds_per_position is not None else ''}{r0.nodes_per_position} nodes"
+         if r0.nodes_per_position else "")
+    head = (f"{r0.game} · {Path(r0.net).name} · {r0.provider} · {r0.threads} net thread(s) · {r0.device}\n"
+            f"{r0.positions} positions, {limit} each, fresh tree, eval cache off\n")
+    cols = ("batch", "mean batch", "nps", "ceiling/s", "fraction", "@mean batch", "overhead µs/node",
+            "search CPU µs/node", "net busy", "net wait")
+    rows = [cols]
+    for r in results:
+        rows.append((str(r.batch), f"{r.mean_batch:.1f}", f"{r.nps:,.0f}", f"{r.ceiling_evals_per_s:,.0f}",
+                     f"{100 * r.fraction:.1f}%", f"{100 * r.fraction_at_mean_batch:.1f}%",
+                     f"{r.overhead_us_per_node:,.1f}", f"{r.search_cpu_us_per_node:,.1f}",
+                     f"{100 * r.net_busy_fraction:.0f}%", f"{100 * r.net_wait_fraction:.0f}%"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    best = max(results, key=lambda r: r.fraction)
+    return head + "\n".join(lines) + f"\nbest fraction {100 * best.fraction:.1f}% at batch {best.batch}"
+
+
+def plot(results: Sequence[BenchResult], path: str | Path) -> Path:
+    """nps and ceiling against batch size (log-2 axis), written as an image.
+
+    Needs matplotlib, which Tabula does not depend on: ``pip install matplotlib``.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib, which is not installed: "
+                           "pip install matplotlib") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [r.batch for r in results]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ax.plot(xs, [r.ceiling_evals_per_s for r in results], "s--", label="network alone (ceiling)")
+    ax.plot(xs, [r.nps for r in results], "o-", label="search nps")
+    for r in results:
+        ax.annotate(f"{100 * r.fraction:.0f}%", (r.batch, r.nps), textcoords="offset points", xytext=(0, -14),
+                    ha="center", fontsize=8)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(xs, [str(x) for x in xs])
+    ax.set_xlabel("minibatch size")
+    ax.set_ylabel("positions per second")
+    r0 = results[0]
+    ax.set_title(f"{r0.game} · {Path(r0.net).name} · {r0.provider.replace('ExecutionProvider', '')}"
+                 f" · {r0.threads} thread(s)", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
