@@ -36,7 +36,7 @@ class Budget:
 
 
 #: moves assumed left in sudden death; lower means more time per move early
-DEFAULT_MOVES_LEFT = 30
+DEFAULT_MOVES_LEFT = 20
 #: never plan to use more than this fraction of the remaining main time on one move
 MAX_FRACTION = 0.25
 #: the soft budget may stretch by this much when the search is unstable (hard cap)
