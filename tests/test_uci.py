@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 
 import chess
@@ -16,33 +15,7 @@ from engine.controller import Engine
 from protocols.common import Writer, q_to_cp, wdl_permille
 from protocols.uci import UCI_PARAMS, UciProtocol
 
-
-class Sink:
-    """Collects written lines; waits for one that starts with a prefix."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.cond = threading.Condition()
-
-    def write(self, text: str) -> None:
-        with self.cond:
-            self.lines.extend(text.splitlines())
-            self.cond.notify_all()
-
-    def flush(self) -> None:
-        pass
-
-    def wait_for(self, prefix: str, count: int = 1, timeout: float = 10.0) -> list[str]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                hits = [ln for ln in self.lines if ln.startswith(prefix)]
-                if len(hits) >= count:
-                    return hits
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {prefix!r} in {self.lines[-20:]}")
-                self.cond.wait(left)
+from linesink import Sink
 
 
 @pytest.fixture()

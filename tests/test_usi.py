@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from engine.games.shogi_game import ShogiState
 from engine.search.mcts import Line, SearchStats
 from protocols.common import Writer
 from protocols.usi import USI_PARAMS, UsiProtocol, mate_plies, winrate_to_cp
+
+from linesink import Sink
 
 MATE1_SFEN = "4k4/9/4P4/9/9/9/9/9/4K4 b G 1"            # G*5b mates
 MATE3_SFEN = "7nl/7k1/6ppp/9/9/9/9/9/8K b RGS 1"         # R*4b 2b3a G*3b
@@ -47,38 +48,6 @@ def shogi_net(tmp_path_factory) -> Path:
 def gloomy_shogi_net(tmp_path_factory) -> Path:
     """Believes the side to move always wins (p ≈ 0.9997), so every move we play looks lost."""
     return _shogi_net(tmp_path_factory.mktemp("usi") / "gloomy-shogi.onnx", value_logit=8.0)
-
-
-class Sink:
-    """Collects written lines; waits for one that starts with a prefix."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.cond = threading.Condition()
-
-    def write(self, text: str) -> None:
-        with self.cond:
-            self.lines.extend(text.splitlines())
-            self.cond.notify_all()
-
-    def flush(self) -> None:
-        pass
-
-    def starting(self, prefix: str) -> list[str]:
-        with self.cond:
-            return [ln for ln in self.lines if ln.startswith(prefix)]
-
-    def wait_for(self, prefix: str, count: int = 1, timeout: float = 10.0) -> list[str]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                hits = [ln for ln in self.lines if ln.startswith(prefix)]
-                if len(hits) >= count:
-                    return hits
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {prefix!r} in {self.lines[-20:]}")
-                self.cond.wait(left)
 
 
 def _proto(net: Path | None) -> tuple[UsiProtocol, Sink]:
