@@ -181,7 +181,7 @@ def train(a: argparse.Namespace) -> Path | None:
             f"{meta.get('shards')} shards by nets/distill_go.py; policy target {1 - a.soft_weight:g}*GNU Go move + "
             f"{a.soft_weight:g}*softmax(top_moves value / {a.soft_temp:g}), value target final_score result"
             + (f" blended {a.margin_weight:g} with tanh(margin/{a.margin_scale:g})" if a.margin_weight > 0 else "")
-            + f"; 8-fold symmetry augmentation; nets/train_go.py")
+            + "; 8-fold symmetry augmentation; nets/train_go.py")
     device = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     aug = None if a.no_augment else make_augment(n, device)
     return train_packed(a, d, cfg, value_logit_scale=2.0, provenance=prov, onnx_name=f"go{n}.onnx",
