@@ -36,12 +36,13 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .progress import Throttle, log, progress
 
 import chess
 import chess.polyglot
@@ -326,8 +327,7 @@ def run(out: Path, n_shards: int, s: Settings) -> None:
         log(f"teacher {teacher}; {len(done)} of {n_shards} shards done, {total} positions")
         t0 = time.time()
         new_pos = 0
-        last = 0.0
-        tty = sys.stderr.isatty()
+        tick = Throttle()
         for k in range(n_shards):
             path = out / f"shard_{k:05d}.npz"
             if path.exists():
@@ -338,23 +338,17 @@ def run(out: Path, n_shards: int, s: Settings) -> None:
             for g in range(s.games_per_shard):
                 rec, _ = play_game(eng, rng, s, seen, cache, writer, g)
                 new_pos += rec
-                now = time.time()
-                if now - last > (2 if tty else 30):
-                    last = now
+                if tick.due():
+                    now = time.time()
                     rate = new_pos / max(1e-9, now - t0)
                     line = (f"shard {k + 1}/{n_shards} game {g + 1}/{s.games_per_shard} | "
                             f"positions {total + new_pos} (+{new_pos}) | {rate:.1f} pos/s | "
                             f"{(now - t0) / 60:.1f} min")
-                    print(("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True)
+                    progress(line)
             writer.save(path, {**meta, "shard": k})
         log(f"\nfinished: {total + new_pos} positions in {n_shards} shards")
     finally:
         eng.quit()
-
-
-def log(msg: str) -> None:
-    """A line on stderr."""
-    print(msg, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

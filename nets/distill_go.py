@@ -40,12 +40,13 @@ import math
 import os
 import random
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .progress import Throttle, log, progress
 
 from engine.games.go import GoState, parse_vertex, vertex
 
@@ -259,9 +260,9 @@ def run(out: Path, n_shards: int, s: Settings) -> None:
         seen, total = load_seen(out, n_shards)
         done = sum((out / f"shard_{k:05d}.npz").exists() for k in range(n_shards))
         log(f"teacher {eng.name}; {done} of {n_shards} shards done, {total} positions")
-        t0, last = time.time(), 0.0
+        t0 = time.time()
         new_pos = new_plies = games = 0
-        tty = sys.stderr.isatty()
+        tick = Throttle()
         for k in range(n_shards):
             path = out / f"shard_{k:05d}.npz"
             if path.exists():
@@ -273,23 +274,16 @@ def run(out: Path, n_shards: int, s: Settings) -> None:
                 new_pos += rec
                 new_plies += plies
                 games += 1
-                now = time.time()
-                if now - last > (2 if tty else 30):
-                    last = now
-                    el = max(1e-9, now - t0)
+                if tick.due():
+                    el = max(1e-9, time.time() - t0)
                     line = (f"shard {k + 1}/{n_shards} game {g + 1}/{s.games_per_shard} | positions "
                             f"{total + new_pos} (+{new_pos}) | {new_pos / el:.1f} pos/s, {games / el:.2f} games/s, "
                             f"{new_plies / max(1, games):.0f} plies/game | {el / 60:.1f} min")
-                    print(("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True)
+                    progress(line)
             writer.save(path, {**meta, "shard": k})
         log(f"\nfinished: {total + new_pos} positions in {n_shards} shards")
     finally:
         eng.quit()
-
-
-def log(msg: str) -> None:
-    """A line on stderr."""
-    print(msg, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

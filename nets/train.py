@@ -28,12 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .progress import log, progress
 
 MATE_CP = 30000  # as nets.distill_chess
 BITS_PER_POS = 112 * 64 // 8
@@ -342,17 +343,6 @@ def train(a: argparse.Namespace) -> Path:
     export_onnx(model, onnx_path, provenance=prov, extra={"tabula.train_steps": str(step)})
     log(f"wrote {onnx_path}: {prov}")
     return onnx_path
-
-
-def log(msg: str) -> None:
-    """A line on stderr."""
-    print(msg, file=sys.stderr, flush=True)
-
-
-def progress(msg: str) -> None:
-    """A progress line on stderr: overwritten on a terminal, one line each in a log."""
-    tty = sys.stderr.isatty()
-    print(("\r" if tty else "") + msg, end="" if tty else "\n", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
