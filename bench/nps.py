@@ -253,6 +253,15 @@ class _TimedEvaluator:
         self.net_cpu += time.thread_time() - c0
         return out
 
+    def warm(self) -> None:
+        """On a GPU, run every padded batch size once on this object's worker thread."""
+        if getattr(self._ev, "padded", False):
+            self._pool.submit(self._ev.warm_buckets).result()
+
+    def counters(self) -> tuple[int, float, float]:
+        """(batches, network wall seconds, network CPU seconds) so far."""
+        return self.batches, self.net_wall, self.net_cpu
+
     def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
         """Queue the first ``n`` rows on the worker thread (as :meth:`OnnxEvaluator.submit`)."""
         self.batches += 1
@@ -267,14 +276,19 @@ class _TimedEvaluator:
 
 
 def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds: float | None = None,
-                    nodes: int | None = None, profiler: cProfile.Profile | None = None) -> SearchRun:
+                    nodes: int | None = None, profiler: cProfile.Profile | None = None,
+                    timed: _TimedEvaluator | None = None) -> SearchRun:
     """Search ``state`` on a fresh tree with the eval cache off until the time or node limit.
 
     The root's own evaluation (batch of one, in the constructor) is outside the timing.
+    ``timed`` lets successive positions share one network thread, as a game does.
     """
     if seconds is None and nodes is None:
         raise ValueError("give seconds or nodes")
-    timed = _TimedEvaluator(ev)
+    own = timed is None
+    if timed is None:
+        timed = _TimedEvaluator(ev)
+    b0, w0, c0_net = timed.counters()
     search = Search(state, Tree(), timed, EvalCache(0), SearchParams(minibatch=batch))  # type: ignore[arg-type]
     idle = 0
     if profiler is not None:
@@ -304,10 +318,12 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
         cpu = time.thread_time() - c0
         if profiler is not None:
             profiler.disable()
-        timed.close()
+        if own:
+            timed.close()
     s = search.stats()
-    return SearchRun(s.playouts, s.net_positions, timed.batches, wall, cpu, search.eval_seconds,
-                     timed.net_wall, timed.net_cpu)
+    b1, w1, c1_net = timed.counters()
+    return SearchRun(s.playouts, s.net_positions, b1 - b0, wall, cpu, search.eval_seconds,
+                     w1 - w0, c1_net - c0_net)
 
 
 def profile_text(profiler: cProfile.Profile, top: int = 25) -> str:
@@ -371,9 +387,15 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
             n1, t1 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
             tick(f"batch {b}: network alone")
             runs = []
-            for i, spec in enumerate(specs):
-                runs.append(search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes))
-                tick(f"batch {b}: search {i + 1}/{len(specs)}")
+            timed = _TimedEvaluator(ev)  # one network thread for all positions, as in a game
+            try:
+                timed.warm()
+                for i, spec in enumerate(specs):
+                    runs.append(search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
+                                                timed=timed))
+                    tick(f"batch {b}: search {i + 1}/{len(specs)}")
+            finally:
+                timed.close()
             n2, t2 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
             tick(f"batch {b}: network alone")
             sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))

@@ -102,6 +102,19 @@ def _signature(path: str | Path, session) -> NetSignature:
     )
 
 
+def batch_buckets(max_batch: int) -> list[int]:
+    """Padded batch sizes on a GPU: powers of two from 8, and ``max_batch`` itself.
+
+    >>> batch_buckets(256), batch_buckets(100)
+    ([8, 16, 32, 64, 128, 256], [8, 16, 32, 64, 100])
+    """
+    out, b = [], 8
+    while b < max_batch:
+        out.append(b)
+        b *= 2
+    return out + [max_batch]
+
+
 @dataclass
 class Batch:
     """Preallocated input buffers for up to ``capacity`` positions."""
@@ -128,6 +141,13 @@ class OnnxEvaluator:
         self.providers = self.session.get_providers()
         self._outputs = self.codec.output_names
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-net")
+        #: GPU providers tune kernels per input shape (cuDNN's algorithm search takes far longer
+        #: than the batch itself), so there every batch is padded up to one of a few fixed sizes
+        #: and each size is run once now, at load time, not in the middle of a timed move.
+        self.padded = self.providers[0] != "CPUExecutionProvider"
+        self.buckets = batch_buckets(max_batch) if self.padded else []
+        if self.padded:
+            self.warmup()
 
     def new_batch(self, capacity: int | None = None) -> Batch:
         """Zeroed input buffers shaped as the codec asks."""
@@ -135,11 +155,37 @@ class OnnxEvaluator:
         return Batch({name: np.zeros((cap, *shape), np.float32)
                       for name, shape in self.codec.input_shapes.items()}, cap)
 
+    def padded_size(self, n: int, capacity: int) -> int:
+        """Rows actually sent for ``n`` positions: ``n`` on CPU, the next bucket on a GPU."""
+        if not self.padded:
+            return n
+        for b in self.buckets:
+            if b >= n:
+                return min(b, capacity)
+        return n
+
     def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
-        """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs)."""
-        feeds = {name: buf[:n] for name, buf in batch.inputs.items()}
+        """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs).
+
+        Rows past ``n`` that padding sends hold stale inputs; their outputs are dropped.
+        """
+        m = self.padded_size(n, batch.capacity)
+        feeds = {name: buf[:m] for name, buf in batch.inputs.items()}
         values = self.session.run(self._outputs, feeds)
-        return dict(zip(self._outputs, values))
+        return {k: v[:n] for k, v in zip(self._outputs, values)}
+
+    def warm_buckets(self) -> None:
+        """Run every padded batch size once, on the calling thread."""
+        for b in self.buckets:
+            self.run(self.new_batch(b), b)
+
+    def warmup(self) -> None:
+        """Tune every padded batch size now, on the worker thread that will run the batches.
+
+        The CUDA provider keeps per-thread state (library handles, workspaces) that the first
+        run on a new thread creates, which costs far more than a batch.
+        """
+        self._pool.submit(self.warm_buckets).result()
 
     def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
         """Queue the first ``n`` rows on the worker thread. Must not block."""
