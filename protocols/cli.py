@@ -124,7 +124,7 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
 
 @main.group()
 def nets() -> None:
-    """Network tools: describe and quantise ONNX nets."""
+    """Network tools: describe and quantise ONNX nets, import KataGo models."""
 
 
 @nets.command("info")
@@ -161,6 +161,21 @@ def nets_quantize(net: str, to: str, output: str | None, positions: int) -> None
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {out}")
     click.echo("\n".join(report.lines()))
+
+
+@nets.command("import-katago")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="ONNX file to write (default: MODEL's name with .onnx instead of .bin.gz).")
+def nets_import_katago(model: str, output: str | None) -> None:
+    """Convert a KataGo model (.bin.gz, .bin, .txt.gz, .txt) to an ONNX go net."""
+    from nets.katago_import import import_katago
+
+    try:
+        summary = import_katago(model, output)
+    except Exception as exc:  # format errors and the missing-onnx hint carry their own message
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(summary.lines()))
 
 
 # -- bench and match (bench/nps.py, bench/match.py) ---------------------------------------------
