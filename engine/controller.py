@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from .codecs.base import NetworkMismatchError
 from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_threads
 from .games.base import GameState
@@ -84,6 +86,10 @@ class Report:
     lines: list[Line]
     hashfull: int
     final: bool = False
+    #: mean score of the root for its side to move (nets with a score head), else None
+    score: float | None = None
+    #: mean ownership over the search's evaluations, +1 = the root's side to move, per move code
+    ownership: np.ndarray | None = None
 
 
 InfoFn = Callable[[Report], None]
@@ -353,7 +359,8 @@ class Engine:
             self._stop.wait(0.02)
 
     def _report(self, search: Search, multipv: int, final: bool = False) -> Report:
-        return Report(search.stats(), search.lines(multipv), search.tree.hashfull(), final)
+        return Report(search.stats(), search.lines(multipv), search.tree.hashfull(), final,
+                      search.root_score(), search.ownership())
 
     # -- helpers for front ends ------------------------------------------------------------------
     def describe_error(self, exc: Exception) -> str:

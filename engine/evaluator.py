@@ -201,16 +201,20 @@ class OnnxEvaluator:
                 f"{self.threads} thread(s)")
 
 
+#: A cached evaluation: priors over the legal moves, Q, D, and the score (None without a score head).
+CacheEntry = tuple[np.ndarray, float, float, "float | None"]
+
+
 class EvalCache:
-    """Bounded map from position key to (priors over legal moves, Q, D); oldest entries go first."""
+    """Bounded map from position key to a :data:`CacheEntry`; oldest entries go first."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(0, capacity)
-        self._d: OrderedDict[int, tuple[np.ndarray, float, float]] = OrderedDict()
+        self._d: OrderedDict[int, CacheEntry] = OrderedDict()
         self.hits = 0
         self.lookups = 0
 
-    def get(self, key: int) -> tuple[np.ndarray, float, float] | None:
+    def get(self, key: int) -> CacheEntry | None:
         """Cached entry or None."""
         self.lookups += 1
         entry = self._d.get(key)
@@ -218,12 +222,12 @@ class EvalCache:
             self.hits += 1
         return entry
 
-    def put(self, key: int, priors: np.ndarray, q: float, d: float) -> None:
+    def put(self, key: int, priors: np.ndarray, q: float, d: float, score: float | None = None) -> None:
         """Store, evicting the oldest entry when full."""
         if self.capacity == 0:
             return
         d_ = self._d
-        d_[key] = (priors, q, d)
+        d_[key] = (priors, q, d, score)
         if len(d_) > self.capacity:
             d_.popitem(last=False)
 

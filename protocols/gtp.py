@@ -484,6 +484,8 @@ class _Analysis:
     minmoves: int = 0
     maxmoves: int = 0
     last_print: float = -1e9
+    ownership: bool = False   #: kata-analyze ``ownership true``
+    root_info: bool = False   #: kata-analyze ``rootInfo true``
 
 
 def _parse_colour(text: str) -> int:
@@ -701,6 +703,12 @@ class GtpProtocol:
             raise GtpError(f"unacceptable size: board sizes {MIN_SIZE}..{MAX_SIZE}")
         if self.net:
             have = self._net_board_size()
+            codec = self.engine.evaluator.codec if self.engine.evaluator is not None else None
+            if hasattr(codec, "supports_size"):  # one net for every size (KataGo)
+                if not codec.supports_size(n):  # type: ignore[union-attr]
+                    raise GtpError(f"unacceptable size: {Path(self.net).name} plays boards up to "
+                                   f"{codec.max_board_size}x{codec.max_board_size}")  # type: ignore[union-attr]
+                return None
             if have is not None and have != n:
                 raise GtpError(f"unacceptable size: no network for board size {n} "
                                f"({Path(self.net).name} is a {have}x{have} net)")
@@ -824,6 +832,11 @@ class GtpProtocol:
         except Exception as exc:
             raise GtpError(f"network not loaded: {_first_line(exc)}") from None
         ev = self.engine.evaluator
+        if ev is not None and hasattr(ev.codec, "set_board_size"):
+            try:
+                ev.codec.set_board_size(self.size)
+            except ValueError as exc:
+                raise GtpError(str(exc)) from None
         have = getattr(ev.codec, "board_size", None) if ev is not None else None
         if have != self.size:
             raise GtpError(f"no network for board size {self.size} "
@@ -983,8 +996,14 @@ class GtpProtocol:
         return self._genmove(args, cleanup=True)
 
     # -- analysis ----------------------------------------------------------------------------------------
-    def format_analysis(self, report: Report, kata: bool, minmoves: int = 0, maxmoves: int = 0) -> str:
-        """All candidates of ``report`` on one line, ``info move …`` each (LZ or KataGo dialect)."""
+    def format_analysis(self, report: Report, kata: bool, minmoves: int = 0, maxmoves: int = 0, *,
+                        ownership: bool = False, root_info: bool = False) -> str:
+        """All candidates of ``report`` on one line, ``info move …`` each (LZ or KataGo dialect).
+
+        KataGo dialect: ``scoreMean``/``scoreLead`` when the net has a score head, then
+        ``rootInfo`` and ``ownership`` (N² values, A19 first, +1 = side to move) when asked
+        and available. Everything is from the side to move's view, as KataGo's default.
+        """
         n = self.size
         lines: list[Line] = [ln for ln in report.lines if ln.visits > 0]
         if len(lines) < minmoves:
@@ -996,11 +1015,21 @@ class GtpProtocol:
             w, lcb = winrate_lcb(ln.q, ln.visits)
             pv = " ".join(vertex(m, n) for m in (ln.pv or [ln.move]))
             if kata:
-                parts.append(f"info move {vertex(ln.move, n)} visits {ln.visits} winrate {w:.6f} "
+                sc = f"scoreMean {ln.score:.4f} scoreLead {ln.score:.4f} " if ln.score is not None else ""
+                parts.append(f"info move {vertex(ln.move, n)} visits {ln.visits} winrate {w:.6f} {sc}"
                              f"prior {ln.prior:.6f} lcb {lcb:.6f} order {order} pv {pv}")
             else:
                 parts.append(f"info move {vertex(ln.move, n)} visits {ln.visits} winrate {round(w * 10000)} "
                              f"prior {round(ln.prior * 10000)} lcb {round(lcb * 10000)} order {order} pv {pv}")
+        if kata and root_info and parts:
+            st = report.stats
+            q = sum(ln.q * ln.visits for ln in report.lines) / max(1, sum(ln.visits for ln in report.lines))
+            sc = f" scoreMean {report.score:.4f} scoreLead {report.score:.4f}" if report.score is not None else ""
+            parts.append(f"rootInfo visits {st.nodes} winrate {(q + 1) / 2:.6f}{sc}")
+        if kata and ownership and parts and report.ownership is not None:
+            own = report.ownership
+            parts.append("ownership " + " ".join(f"{own[r * n + c]:.4f}" for r in range(n - 1, -1, -1)
+                                                 for c in range(n)))
         return " ".join(parts)
 
     def _parse_analysis_args(self, args: list[str], kata: bool) -> tuple[int | None, _Analysis, list[int]]:
@@ -1035,9 +1064,15 @@ class GtpProtocol:
                 if who == to_move:  # only the root is restricted
                     (avoid if key == "avoid" else allow).update(pts)
                 i += 4
-            elif kata and key in ("ownership", "ownershipStdev", "pvVisits", "movesOwnership",
-                                  "movesOwnershipStdev", "rootInfo", "pvEdgeVisits") and i + 1 < len(args):
-                i += 2  # accepted; we have no ownership head, so these add nothing
+            elif kata and key in ("ownership", "rootInfo") and i + 1 < len(args):
+                flag = args[i + 1].lower()
+                if flag not in ("true", "false"):
+                    raise GtpError(f"{key} takes true or false, not {args[i + 1]!r}")
+                setattr(a, "ownership" if key == "ownership" else "root_info", flag == "true")
+                i += 2
+            elif kata and key in ("ownershipStdev", "pvVisits", "movesOwnership",
+                                  "movesOwnershipStdev", "pvEdgeVisits") and i + 1 < len(args):
+                i += 2  # accepted; not computed, so these add nothing
             else:
                 raise GtpError(f"invalid analysis argument {key!r}")
         moves: list[int] = []
@@ -1066,7 +1101,8 @@ class GtpProtocol:
             if rep.final or now - a.last_print < a.interval_s - 0.05:
                 return
             a.last_print = now
-            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves)
+            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves, ownership=a.ownership,
+                                        root_info=a.root_info)
             if text:
                 self.write(text)
 
@@ -1094,7 +1130,8 @@ class GtpProtocol:
             if rep.final or now - a.last_print < a.interval_s - 0.05:
                 return
             a.last_print = now
-            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves)
+            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves, ownership=a.ownership,
+                                        root_info=a.root_info)
             if text:
                 self.write(text)
 
@@ -1108,8 +1145,26 @@ class GtpProtocol:
         return _STREAMING
 
     # -- scoring --------------------------------------------------------------------------------------
+    def _ownership(self) -> np.ndarray:
+        """Ownership of the current board, +1 Black … −1 White per point: the net's ownership
+        head when it has one (KataGo), else random playouts (:func:`estimate_ownership`)."""
+        ev = self.engine.evaluator
+        if ev is None or not getattr(ev.codec, "has_ownership", False):
+            try:
+                self._require_net()
+            except GtpError:
+                pass
+            ev = self.engine.evaluator
+        if ev is not None and getattr(ev.codec, "has_ownership", False) and \
+                getattr(ev.codec, "board_size", None) == self.size:
+            batch = ev.new_batch(1)
+            ev.codec.encode(self.state, batch.inputs, 0)
+            own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]  # type: ignore[attr-defined]
+            return own if self.state.turn == BLACK else -own
+        return estimate_ownership(self.state)
+
     def cmd_final_score(self, args: list[str]) -> str:
-        dead, _ = dead_stones(self.state)
+        dead, _ = dead_stones(self.state, self._ownership())
         return score_text(score_without(self.state, dead))
 
     def cmd_final_status_list(self, args: list[str]) -> str:
@@ -1117,7 +1172,7 @@ class GtpProtocol:
             raise GtpError("usage: final_status_list alive|dead|seki")
         if args[0] == "seki":
             return ""
-        dead, alive = dead_stones(self.state)
+        dead, alive = dead_stones(self.state, self._ownership())
         groups = dead if args[0] == "dead" else alive
         return "\n".join(" ".join(vertex(p, self.size) for p in g) for g in groups)
 
@@ -1273,8 +1328,8 @@ class GtpProtocol:
         return "\n".join(out)
 
     def cmd_ownership(self, args: list[str]) -> str:
-        """dboard: mean playout ownership, +1 Black … −1 White, top row first."""
-        own = estimate_ownership(self.state)
+        """dboard: ownership (the net's, else playouts'), +1 Black … −1 White, top row first."""
+        own = self._ownership()
         n = self.size
         return "\n".join(" ".join(f"{own[r * n + c]:.2f}" for c in range(n)) for r in range(n - 1, -1, -1))
 

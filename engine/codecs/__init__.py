@@ -17,6 +17,7 @@ _CODEC_PATHS = (
     "engine.codecs.dlshogi:DlshogiCodec",
     "engine.codecs.go_planes:GoPlanesCodec",
     "engine.codecs.leelaz:LeelaZeroCodec",
+    "engine.codecs.katago:KataGoCodec",
 )
 
 

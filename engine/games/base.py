@@ -87,6 +87,13 @@ class GameState(ABC):
     def parse_move(self, text: str) -> int:
         """Parse a move in protocol notation; raise :class:`IllegalMoveError` if not legal."""
 
+    def final_score(self) -> float | None:
+        """At a terminal position, the exact score for the side to move (go: points), else None.
+
+        Searches with a score head average it beside the value; the default has none.
+        """
+        return None
+
     def quick_win(self) -> int | None:
         """Plies to a forced win for the side to move found by a cheap rules-level check, or None.
 

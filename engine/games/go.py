@@ -698,11 +698,19 @@ class GoState(GameState):
         black_wins = s > 0
         return WIN if black_wins == (self._turn == BLACK) else LOSS
 
+    def final_score(self) -> float | None:
+        """After two passes, the area score (komi included) for the side to move, else None."""
+        if self._passes < 2:
+            return None
+        s = self.score()
+        return s if self._turn == BLACK else -s
+
     def key(self) -> int:
-        """Hash of the last 8 boards, side to move, pass count, komi and superko bans."""
+        """Hash of the last 8 boards, side to move, pass count, komi, board size and superko bans."""
         banned = self._compute_banned()
         ko = tuple(sorted(p for p, why in banned.items() if why == "superko")) if banned else ()
-        return hash((tuple(self._hashes[-8:]), self._turn, min(self._passes, 2), self.komi, ko)) & _MASK64
+        return hash((tuple(self._hashes[-8:]), self._turn, min(self._passes, 2), self.komi, self.size,
+                     ko)) & _MASK64
 
     def move_to_text(self, move: int) -> str:
         return vertex(move, self.size)
@@ -801,6 +809,27 @@ class GoState(GameState):
                     cur[gs] = o
             out.append(cur)
         return out
+
+    # -- read-only views for feature encoders (the internal objects: never mutate them) --
+    def undo_records(self) -> list[tuple]:
+        """The internal undo records, oldest first: ``rec[0]`` move, ``rec[1]`` stone colour (1/2).
+
+        The list and its tuples are live internals (a record object stays the
+        same while its move is on the stack); callers must treat them as read-only.
+        """
+        return self._undo
+
+    def setup_position(self) -> tuple[list[int], list[int], int]:
+        """The start position: set-up black points, white points, side to move at ply 0 (read-only)."""
+        return self._black0, self._white0, self._turn0
+
+    def hash_history(self) -> list[int]:
+        """Stone hashes of every position since the start, index = ply (live list: read-only)."""
+        return self._hashes
+
+    def position_seen(self, h: int) -> bool:
+        """Whether the stone hash ``h`` occurred at any ply so far (what positional superko checks)."""
+        return h in self._seen
 
     def liberties(self, point: int) -> int:
         """Liberty count of the group on ``point`` (0 for an empty point)."""

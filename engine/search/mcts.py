@@ -81,6 +81,7 @@ class Line:
     prior: float
     pv: list[int] = field(default_factory=list)
     mate: int | None = None  #: moves to mate, >0 if the root side mates, <0 if it is mated
+    score: float | None = None  #: mean score (go: points of lead) for the side to move; None without a score head
 
 
 class Search:
@@ -105,6 +106,12 @@ class Search:
         self.eval_seconds = 0.0  # network wall time of completed batches (for batch sizing)
         self.batch_limit = params.minibatch
         self._root_mask: np.ndarray | None = None
+        #: the net has a score head (KataGo's lead): averaged per node beside the value
+        self._scored = bool(getattr(self.codec, "has_score", False))
+        #: the net has an ownership head: the mean over this search's evaluations, root view
+        self._owned = bool(getattr(self.codec, "has_ownership", False))
+        self._own_sum: np.ndarray | None = None
+        self._own_n = 0
         self._ensure_root_expanded()
         if root_moves:
             self.restrict_root(root_moves)
@@ -119,7 +126,7 @@ class Search:
         key = self.state.key()
         hit = self.cache.get(key)
         if hit is not None and len(hit[0]) == len(moves):
-            priors, q, d = hit
+            priors, q, d, score = hit
         else:
             batch = self._slots[0]
             self.codec.encode(self.state, batch.inputs, 0)
@@ -128,9 +135,14 @@ class Search:
             priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
             qa, da = self.codec.decode_value(out, 1)
             q, d = float(qa[0]), float(da[0])
-            self.cache.put(key, priors, q, d)
+            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None  # type: ignore[attr-defined]
+            if self._owned:
+                self._add_ownership(out, [0])
+            self.cache.put(key, priors, q, d, score)
         t.expand(root, moves, priors)
         t.root_n, t.root_w, t.root_d = 1, q, d
+        if score is not None:
+            t.root_ssum, t.root_sn = score, 1
 
     def restrict_root(self, moves: Sequence[int]) -> None:
         """Search only these root moves (UCI ``searchmoves``)."""
@@ -225,7 +237,8 @@ class Search:
                         st = t.status[child]
                         if st != Tree.UNKNOWN:  # terminal or proven: exact value, no net
                             value = 0.0 if st == Tree.DRAWN else (1.0 if st == Tree.WON else -1.0)
-                            self._backup(path, value, 1.0 if st == Tree.DRAWN else 0.0)
+                            self._backup(path, value, 1.0 if st == Tree.DRAWN else 0.0,
+                                         state.final_score() if self._scored else None)
                             break
                         cnt = t.count[child]
                         if cnt == Tree.PENDING:
@@ -246,7 +259,8 @@ class Search:
                             t.status[child] = Tree.LOST
                         else:
                             t.status[child] = Tree.DRAWN
-                        self._backup(path, float(result), 1.0 if result == 0 else 0.0)
+                        self._backup(path, float(result), 1.0 if result == 0 else 0.0,
+                                     state.final_score() if self._scored else None)
                         self._propagate_proof(child)
                         break
                     win = state.quick_win()
@@ -263,7 +277,7 @@ class Search:
                     if hit is not None and len(hit[0]) == len(moves):
                         stats.cache_hits += 1
                         t.expand(child, moves, hit[0])
-                        self._backup(path, hit[1], hit[2])
+                        self._backup(path, hit[1], hit[2], hit[3])
                         break
                     row = len(leaves)
                     self.codec.encode(state, slot.inputs, row)
@@ -281,23 +295,47 @@ class Search:
         self.eval_seconds += time.monotonic() - t0
         policy = out[self.codec.policy_output]
         q, d = self.codec.decode_value(out, len(leaves))
+        scores = self.codec.decode_score(out, len(leaves)).tolist() if self._scored else None  # type: ignore[attr-defined]
+        if self._owned:
+            self._add_ownership(out, [len(leaf.path) for leaf in leaves])
         temp = self.params.policy_temperature
         t, cache = self.tree, self.cache
         for i, leaf in enumerate(leaves):
             priors = softmax_priors(policy[i, leaf.idx], temp)
             qi, di = float(q[i]), float(d[i])
+            si = scores[i] if scores is not None else None
             t.count[leaf.node] = Tree.UNEXPANDED
             t.expand(leaf.node, leaf.moves, priors)
-            cache.put(leaf.key, priors, qi, di)
-            self._backup(leaf.path, qi, di)
+            cache.put(leaf.key, priors, qi, di, si)
+            self._backup(leaf.path, qi, di, si)
+
+    def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
+        """Add each evaluated position's ownership, turned to the root's side-to-move view."""
+        own = self.codec.decode_ownership(out, len(depths))  # type: ignore[attr-defined]
+        signs = np.where(np.asarray(depths) % 2 == 0, 1.0, -1.0)
+        total = signs @ own
+        self._own_sum = total if self._own_sum is None else self._own_sum + total
+        self._own_n += len(depths)
+
+    def ownership(self) -> np.ndarray | None:
+        """Mean ownership over this search's evaluations (+1: the root's side to move), per move code."""
+        return None if self._own_sum is None else self._own_sum / self._own_n
+
+    def root_score(self) -> float | None:
+        """Mean score over the root's subtree for its side to move (None without a score head)."""
+        t = self.tree
+        return t.root_ssum / t.root_sn if t.root_sn else None
 
     def _undo_virtual_loss(self, path: list[int]) -> None:
         vl = self.tree.vl
         for e in path:
             vl[e] -= 1
 
-    def _backup(self, path: list[int], value: float, draw: float) -> None:
-        """Add a leaf value (leaf side-to-move view) along the path, removing virtual loss."""
+    def _backup(self, path: list[int], value: float, draw: float, score: float | None = None) -> None:
+        """Add a leaf value (leaf side-to-move view) along the path, removing virtual loss.
+
+        ``score`` (same view), when the net has a score head, goes to the nodes' score sums.
+        """
         t = self.tree
         v = -value  # the last edge's mover is the leaf's opponent
         for e in reversed(path):
@@ -309,6 +347,16 @@ class Search:
         t.root_n += 1
         t.root_w -= v  # v was flipped once past the root's own move
         t.root_d += draw
+        if score is not None:
+            sv = -score
+            child, ssum, sn = t.child, t.ssum, t.sn
+            for e in reversed(path):
+                c = child[e]
+                ssum[c] += sv
+                sn[c] += 1
+                sv = -sv
+            t.root_ssum -= sv
+            t.root_sn += 1
         s = self._stats
         s.playouts += 1
         depth = len(path)
@@ -433,5 +481,9 @@ class Search:
                 q, d = (t.root_w / max(t.root_n, 1)), t.root_d / max(t.root_n, 1)
             if mate is not None:
                 q, d = (1.0 if mate > 0 else -1.0), 0.0
-            out.append(Line(int(t.move[e]), n, q, d, float(t.prior[e]), self.pv(e), mate))
+            score = None
+            if self._scored:
+                score = float(t.ssum[child]) / int(t.sn[child]) if child >= 0 and t.sn[child] > 0 \
+                    else self.root_score()
+            out.append(Line(int(t.move[e]), n, q, d, float(t.prior[e]), self.pv(e), mate, score))
         return out

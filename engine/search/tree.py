@@ -17,7 +17,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 #: bytes per node / per edge across all arrays below (used for the budget and hashfull)
-NODE_BYTES = 8 + 4 + 8 + 4 + 1 + 2
+NODE_BYTES = 8 + 4 + 8 + 4 + 1 + 2 + 8 + 4
 EDGE_BYTES = 8 + 4 + 4 + 4 + 8 + 8 + 4
 
 
@@ -47,6 +47,10 @@ class Tree:
         self.parent = np.full(n, -1, np.int32)
         self.status = np.zeros(n, np.int8)
         self.plies = np.zeros(n, np.int16)
+        #: score sum and count (nets with a score head, e.g. KataGo's lead), from the view of
+        #: the player who moved into the node, as edge values are
+        self.ssum = np.zeros(n, np.float64)
+        self.sn = np.zeros(n, np.int32)
         # edges
         self.move = np.zeros(e, np.int64)
         self.prior = np.zeros(e, np.float32)
@@ -63,6 +67,9 @@ class Tree:
         self.root_n = 0
         self.root_w = 0.0
         self.root_d = 0.0
+        #: root score sum and count, side-to-move view
+        self.root_ssum = 0.0
+        self.root_sn = 0
 
     # -- memory ------------------------------------------------------------------------
     def bytes_used(self) -> int:
@@ -76,7 +83,7 @@ class Tree:
     def _grow_nodes(self) -> None:
         size = len(self.first) * 2
         for name, fill in (("first", 0), ("count", self.UNEXPANDED), ("pedge", -1), ("parent", -1), ("status", 0),
-                           ("plies", 0)):
+                           ("plies", 0), ("ssum", 0), ("sn", 0)):
             old = getattr(self, name)
             new = np.full(size, fill, old.dtype)
             new[: len(old)] = old
@@ -109,6 +116,8 @@ class Tree:
         self.parent[i] = parent
         self.status[i] = self.UNKNOWN
         self.plies[i] = 0
+        self.ssum[i] = 0.0
+        self.sn[i] = 0
         self.num_nodes = i + 1
         if parent_edge >= 0:
             self.child[parent_edge] = i
@@ -176,6 +185,7 @@ class Tree:
         # edge stats are from the mover's view: the mover of the last edge is the new root's opponent
         self.root_w = -float(self.w[pe])
         self.root_d = float(self.d[pe])
+        self.root_ssum, self.root_sn = -float(self.ssum[node]), int(self.sn[node])
         self.root = node
         self.pedge[node] = -1
         self.parent[node] = -1
