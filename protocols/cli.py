@@ -173,7 +173,7 @@ def nets_import_katago(model: str, output: str | None) -> None:
 
     try:
         summary = import_katago(model, output)
-    except Exception as exc:  # format errors and the missing-onnx hint carry their own message
+    except (ValueError, OSError, RuntimeError) as exc:  # format errors, I/O, the missing-onnx hint
         raise click.ClickException(str(exc)) from None
     click.echo("\n".join(summary.lines()))
 
