@@ -345,7 +345,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
               seconds: float | None = 1.0, nodes: int | None = None,
               ceiling_seconds: float | None = None, positions: str | Path | None = None,
               max_positions: int | None = None, profile: bool = False, profile_top: int = 25,
-              progress: ProgressFn | None = None) -> list[BenchResult]:
+              progress: ProgressFn | None = None, backend_options: str = "") -> list[BenchResult]:
     """Measure every batch size; see the module docstring for what each number means.
 
     ``seconds`` / ``nodes`` bound each position's search (whichever comes first);
@@ -359,7 +359,8 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
     if not batches or min(batches) < 1:
         raise ValueError("batch sizes must be positive integers")
     threads = threads or default_threads()
-    ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches))
+    ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches),
+                       backend_options=backend_options)
     try:
         if ev.codec.game != game:
             raise ValueError(f"{net} is a {ev.codec.game} network, not a {game} one")

@@ -39,6 +39,8 @@ ENGINE_PARAMS: tuple[Param, ...] = (
     Param("WeightsFile", "string", DEFAULT_NET,
           "Path of the ONNX network; <default> is the bundled net for this game."),
     Param("Backend", "combo", "auto", "onnxruntime execution provider.", choices=BACKENDS),
+    Param("BackendOptions", "string", "",
+          "Options of the cuda/tensorrt provider as key=value,… (e.g. trt_fp16_enable=True)."),
     Param("Threads", "spin", default_threads(),
           "CPU threads for the network (the search runs on its own thread beside them).", 1, 256),
     Param("NNCacheSize", "spin", 200_000, "Positions kept in the network result cache.", 0, 10_000_000),
@@ -153,13 +155,14 @@ class Engine:
         """
         self.wait()
         key = (self.net_path(), self.options["Backend"], self.options["Threads"],
-               self.options["MinibatchSize"])
+               self.options["MinibatchSize"], self.options["BackendOptions"])
         if self.evaluator is not None and key == self._loaded_key:
             return None
         old, self.evaluator, self._loaded_key = self.evaluator, None, None
         if old is not None:
             old.close()
-        ev = OnnxEvaluator(key[0], backend=key[1], threads=key[2], max_batch=max(1, key[3]))
+        ev = OnnxEvaluator(key[0], backend=key[1], threads=key[2], max_batch=max(1, key[3]),
+                           backend_options=key[4])
         if ev.codec.game != self.game:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")

@@ -46,6 +46,34 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
+def parse_backend_options(text: str) -> dict[str, str]:
+    """``key=value,key=value`` → dict, for a GPU provider's options (as lc0's ``--backend-opts``).
+
+    >>> parse_backend_options("trt_fp16_enable=True, cudnn_conv_algo_search=HEURISTIC")
+    {'trt_fp16_enable': 'True', 'cudnn_conv_algo_search': 'HEURISTIC'}
+    """
+    out: dict[str, str] = {}
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise NetworkLoadError(f"backend option {item!r} is not key=value "
+                                   f"(e.g. cudnn_conv_algo_search=HEURISTIC,trt_fp16_enable=True)")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def with_options(providers: list[str], options: dict[str, str]) -> list:
+    """``providers`` with ``options`` given to the first one when it is a GPU provider.
+
+    The CPU provider takes none (its threads are the Threads option), so there they are ignored.
+    """
+    if not options or providers[0] == "CPUExecutionProvider":
+        return list(providers)
+    return [(providers[0], dict(options)), *providers[1:]]
+
+
 def pick_providers(backend: str) -> list[str]:
     """Provider list for a backend name; ``auto`` takes the best available."""
     have = available_providers()
@@ -71,7 +99,7 @@ def read_signature(path: str | Path) -> NetSignature:
     return _signature(path, session)
 
 
-def _open_session(path: str | Path, providers: list[str], threads: int, spin: bool = False):
+def _open_session(path: str | Path, providers: list, threads: int, spin: bool = False):
     import onnxruntime as ort
 
     p = Path(path)
@@ -130,11 +158,12 @@ class OnnxEvaluator:
     """
 
     def __init__(self, path: str | Path, *, backend: str = "auto", threads: int | None = None,
-                 max_batch: int = 256, spin: bool = False) -> None:
+                 max_batch: int = 256, spin: bool = False, backend_options: str = "") -> None:
         self.path = str(path)
         self.backend = backend
         self.threads = threads or default_threads()
-        self.session = _open_session(path, pick_providers(backend), self.threads, spin)
+        providers = with_options(pick_providers(backend), parse_backend_options(backend_options))
+        self.session = _open_session(path, providers, self.threads, spin)
         self.signature = _signature(path, self.session)
         self.codec: Codec = codec_for(self.signature)
         self.max_batch = max_batch

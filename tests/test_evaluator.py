@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.evaluator import OnnxEvaluator, batch_buckets
 from tests.netfactory import make_lc0_net
@@ -34,3 +35,31 @@ def test_padding_sends_a_bucket_and_returns_only_the_asked_rows(tmp_path) -> Non
         ev.warmup()  # every bucket runs once without error
     finally:
         ev.close()
+
+
+def test_backend_options_parse_and_reach_only_gpu_providers() -> None:
+    from engine.evaluator import NetworkLoadError, parse_backend_options, with_options
+
+    assert parse_backend_options("") == {}
+    assert parse_backend_options(" trt_fp16_enable=True ,device_id=0,") == {"trt_fp16_enable": "True",
+                                                                          "device_id": "0"}
+    for bad in ("trt_fp16_enable", "=1", "device_id="):
+        with pytest.raises(NetworkLoadError, match="key=value"):
+            parse_backend_options(bad)
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert with_options(cuda, {"device_id": "0"}) == [("CUDAExecutionProvider", {"device_id": "0"}),
+                                                      "CPUExecutionProvider"]
+    assert with_options(["CPUExecutionProvider"], {"device_id": "0"}) == ["CPUExecutionProvider"]
+
+
+def test_a_bad_backend_option_is_a_clear_error_and_the_engine_stays_up(tmp_path) -> None:
+    from engine.controller import Engine
+
+    eng = Engine("chess")
+    eng.set_option("WeightsFile", str(make_lc0_net(tmp_path / "n.onnx")))
+    eng.set_option("Threads", "1")
+    eng.set_option("BackendOptions", "fp16")
+    with pytest.raises(Exception, match="not key=value"):
+        eng.ensure_ready()
+    eng.set_option("BackendOptions", "")
+    assert eng.ensure_ready()
