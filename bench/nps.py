@@ -254,9 +254,9 @@ class _TimedEvaluator:
         return out
 
     def warm(self) -> None:
-        """On a GPU, run every padded batch size once on this object's worker thread."""
+        """On a GPU, run the fixed batch shape once on this object's worker thread."""
         if getattr(self._ev, "padded", False):
-            self._pool.submit(self._ev.warm_buckets).result()
+            self._pool.submit(self._ev.warm_up_here).result()
 
     def counters(self) -> tuple[int, float, float]:
         """(batches, network wall seconds, network CPU seconds) so far."""
@@ -385,37 +385,45 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                 if progress:
                     progress(done, total, label)
 
-            n1, t1 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
-            tick(f"batch {b}: network alone")
-            runs = []
-            timed = _TimedEvaluator(ev)  # one network thread for all positions, as in a game
+            # on a GPU every call runs at the evaluator's full batch: one evaluator per size, as in a game
+            bev = ev if not ev.padded or b == ev.max_batch else OnnxEvaluator(
+                net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options)
             try:
-                timed.warm()
-                for i, spec in enumerate(specs):
-                    runs.append(search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                                timed=timed))
-                    tick(f"batch {b}: search {i + 1}/{len(specs)}")
+                n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
+                tick(f"batch {b}: network alone")
+                runs = []
+                timed = _TimedEvaluator(bev)  # one network thread for all positions, as in a game
+                try:
+                    timed.warm()
+                    for i, spec in enumerate(specs):
+                        runs.append(search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
+                                                    timed=timed))
+                        tick(f"batch {b}: search {i + 1}/{len(specs)}")
+                finally:
+                    timed.close()
+                n2, t2 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
+                tick(f"batch {b}: network alone")
+                sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))
+                at_mean = None
+                if sent > 0 and abs(sent - b) > 0.1 * b:  # collisions kept the batches smaller: compare like with like
+                    nm, tm = measure_ceiling(bev, states, max(1, round(sent)), ceiling_seconds / 2)
+                    at_mean = nm / tm
+                prof_text = None
+                if profile:
+                    prof = cProfile.Profile()
+                    for i, spec in enumerate(specs):
+                        search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
+                                        profiler=prof)
+                        tick(f"batch {b}: profiled search {i + 1}/{len(specs)}")
+                    prof_text = profile_text(prof, profile_top)
+                results.append(_summarise(
+                    runs, (n1 + n2) / (t1 + t2), at_mean, game=game,
+                    backend=_BACKEND_OF_PROVIDER.get(provider, backend), net=str(net), batch=b, threads=threads,
+                    provider=provider, device=device, positions=len(specs), seconds_per_position=seconds,
+                    nodes_per_position=nodes, profile=prof_text))
             finally:
-                timed.close()
-            n2, t2 = measure_ceiling(ev, states, b, ceiling_seconds / 2)
-            tick(f"batch {b}: network alone")
-            sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))
-            at_mean = None
-            if sent > 0 and abs(sent - b) > 0.1 * b:  # collisions kept the batches smaller: compare like with like
-                nm, tm = measure_ceiling(ev, states, max(1, round(sent)), ceiling_seconds / 2)
-                at_mean = nm / tm
-            prof_text = None
-            if profile:
-                prof = cProfile.Profile()
-                for i, spec in enumerate(specs):
-                    search_position(ev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                    profiler=prof)
-                    tick(f"batch {b}: profiled search {i + 1}/{len(specs)}")
-                prof_text = profile_text(prof, profile_top)
-            results.append(_summarise(
-                runs, (n1 + n2) / (t1 + t2), at_mean, game=game, backend=_BACKEND_OF_PROVIDER.get(provider, backend),
-                net=str(net), batch=b, threads=threads, provider=provider, device=device, positions=len(specs),
-                seconds_per_position=seconds, nodes_per_position=nodes, profile=prof_text))
+                if bev is not ev:
+                    bev.close()
         return results
     finally:
         ev.close()

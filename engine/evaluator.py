@@ -130,19 +130,6 @@ def _signature(path: str | Path, session) -> NetSignature:
     )
 
 
-def batch_buckets(max_batch: int) -> list[int]:
-    """Padded batch sizes on a GPU: powers of two from 8, and ``max_batch`` itself.
-
-    >>> batch_buckets(256), batch_buckets(100)
-    ([8, 16, 32, 64, 128, 256], [8, 16, 32, 64, 100])
-    """
-    out, b = [], 8
-    while b < max_batch:
-        out.append(b)
-        b *= 2
-    return out + [max_batch]
-
-
 @dataclass
 class Batch:
     """Preallocated input buffers for up to ``capacity`` positions."""
@@ -170,11 +157,12 @@ class OnnxEvaluator:
         self.providers = self.session.get_providers()
         self._outputs = self.codec.output_names
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-net")
-        #: GPU providers tune kernels per input shape (cuDNN's algorithm search takes far longer
-        #: than the batch itself), so there every batch is padded up to one of a few fixed sizes
-        #: and each size is run once now, at load time, not in the middle of a timed move.
+        #: On a GPU every batch runs at one fixed size, ``max_batch`` rows. The CUDA provider
+        #: stalls for 0.5–1.5 s whenever the input shape differs from the previous run's — even a
+        #: shape it has seen before (measured on an H100, onnxruntime-gpu 1.31) — which is far
+        #: more than the padding rows cost. The shape is run once now, at load time.
         self.padded = self.providers[0] != "CPUExecutionProvider"
-        self.buckets = batch_buckets(max_batch) if self.padded else []
+        self._stage: Batch | None = None
         if self.padded:
             self.warmup()
 
@@ -184,37 +172,33 @@ class OnnxEvaluator:
         return Batch({name: np.zeros((cap, *shape), np.float32)
                       for name, shape in self.codec.input_shapes.items()}, cap)
 
-    def padded_size(self, n: int, capacity: int) -> int:
-        """Rows actually sent for ``n`` positions: ``n`` on CPU, the next bucket on a GPU."""
-        if not self.padded:
-            return n
-        for b in self.buckets:
-            if b >= n:
-                return min(b, capacity)
-        return n
-
     def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
         """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs).
 
-        Rows past ``n`` that padding sends hold stale inputs; their outputs are dropped.
+        On a GPU the net sees ``max_batch`` rows: the rows past ``n`` hold stale inputs and
+        their outputs are dropped; a smaller batch is first copied into a full-size one.
         """
-        m = self.padded_size(n, batch.capacity)
+        if self.padded and n <= self.max_batch:
+            if batch.capacity != self.max_batch:
+                if self._stage is None:
+                    self._stage = self.new_batch(self.max_batch)
+                for name, buf in batch.inputs.items():
+                    self._stage.inputs[name][:n] = buf[:n]
+                batch = self._stage
+            m = self.max_batch
+        else:
+            m = n
         feeds = {name: buf[:m] for name, buf in batch.inputs.items()}
         values = self.session.run(self._outputs, feeds)
         return {k: v[:n] for k, v in zip(self._outputs, values)}
 
-    def warm_buckets(self) -> None:
-        """Run every padded batch size once, on the calling thread."""
-        for b in self.buckets:
-            self.run(self.new_batch(b), b)
+    def warm_up_here(self) -> None:
+        """Run the fixed GPU batch shape once on the calling thread (kernel tuning, allocations)."""
+        self.run(self.new_batch(self.max_batch), self.max_batch)
 
     def warmup(self) -> None:
-        """Tune every padded batch size now, on the worker thread that will run the batches.
-
-        The CUDA provider keeps per-thread state (library handles, workspaces) that the first
-        run on a new thread creates, which costs far more than a batch.
-        """
-        self._pool.submit(self.warm_buckets).result()
+        """Tune the fixed batch shape now, on the worker thread that will run the batches."""
+        self._pool.submit(self.warm_up_here).result()
 
     def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
         """Queue the first ``n`` rows on the worker thread. Must not block."""

@@ -5,34 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.evaluator import OnnxEvaluator, batch_buckets
+from engine.evaluator import OnnxEvaluator
 from tests.netfactory import make_lc0_net
 
 
-def test_buckets_are_powers_of_two_then_the_cap() -> None:
-    assert batch_buckets(256) == [8, 16, 32, 64, 128, 256]
-    assert batch_buckets(100) == [8, 16, 32, 64, 100]
-    assert batch_buckets(8) == [8]
-    assert batch_buckets(4) == [4]
-
-
-def test_padding_sends_a_bucket_and_returns_only_the_asked_rows(tmp_path) -> None:
-    ev = OnnxEvaluator(make_lc0_net(tmp_path / "n.onnx", scale=0.3), backend="cpu", threads=1, max_batch=64)
+def test_gpu_padding_runs_one_fixed_shape_and_returns_only_the_asked_rows(tmp_path) -> None:
+    ev = OnnxEvaluator(make_lc0_net(tmp_path / "n.onnx", scale=0.3), backend="cpu", threads=1, max_batch=16)
     try:
-        assert not ev.padded and ev.padded_size(5, 64) == 5
-        batch = ev.new_batch(64)
+        assert not ev.padded  # the CPU runs exactly the rows asked for
+        batch = ev.new_batch(16)
         rng = np.random.default_rng(1)
         for buf in batch.inputs.values():
             buf[:] = rng.random(buf.shape) > 0.5
         plain = ev.run(batch, 5)
-        ev.padded, ev.buckets = True, batch_buckets(64)
-        assert [ev.padded_size(n, 64) for n in (1, 8, 9, 33, 64)] == [8, 8, 16, 64, 64]
-        assert ev.padded_size(20, 24) == 24  # never past the batch's own capacity
+        shapes: list[int] = []
+        real_run = ev.session.run
+        ev.session.run = lambda names, feeds: shapes.append(len(next(iter(feeds.values())))) or real_run(names, feeds)
+        ev.padded = True  # what a GPU provider switches on
         padded = ev.run(batch, 5)
+        small = ev.new_batch(3)  # a smaller batch (GTP's one-position calls) goes through the stage
+        for name, buf in small.inputs.items():
+            buf[:] = batch.inputs[name][:3]
+        staged = ev.run(small, 3)
+        ev.warmup()
+        assert shapes == [16, 16, 16]  # one shape, whatever the batch
         for name, out in plain.items():
-            assert padded[name].shape == out.shape
+            assert padded[name].shape == out.shape and staged[name].shape == (3, *out.shape[1:])
             np.testing.assert_allclose(padded[name], out, rtol=1e-5, atol=1e-6)
-        ev.warmup()  # every bucket runs once without error
+            np.testing.assert_allclose(staged[name], out[:3], rtol=1e-5, atol=1e-6)
     finally:
         ev.close()
 
