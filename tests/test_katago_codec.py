@@ -161,6 +161,8 @@ def test_gtp_with_an_imported_net(tiny_net) -> None:
             assert re.match(r"visits \d+ winrate [0-9.]+ scoreMean -?[0-9.]+ scoreLead -?[0-9.]+$", root), root
             for d in sabaki_parse(head, "kata-analyze"):
                 assert float(d["scoreLead"]) == float(d["scoreMean"])
+        assert "true or false" in g.fail("kata-analyze w 10 ownership maybe")
+        assert g.ok("name")  # still answering
         assert re.fullmatch(r"0|[BW]\+\d+(\.\d+)?", g.ok("final_score"))
         board = g.ok("tabula-ownership").splitlines()
         assert len(board) == 13 and all(len(r.split()) == 13 for r in board)
