@@ -1148,20 +1148,17 @@ class GtpProtocol:
     def _ownership(self) -> np.ndarray:
         """Ownership of the current board, +1 Black … −1 White per point: the net's ownership
         head when it has one (KataGo), else random playouts (:func:`estimate_ownership`)."""
+        try:
+            self._require_net()  # also puts a KataGo net on this board size
+        except GtpError:
+            return estimate_ownership(self.state)
         ev = self.engine.evaluator
         if ev is None or not getattr(ev.codec, "has_ownership", False):
-            try:
-                self._require_net()
-            except GtpError:
-                pass
-            ev = self.engine.evaluator
-        if ev is not None and getattr(ev.codec, "has_ownership", False) and \
-                getattr(ev.codec, "board_size", None) == self.size:
-            batch = ev.new_batch(1)
-            ev.codec.encode(self.state, batch.inputs, 0)
-            own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]  # type: ignore[attr-defined]
-            return own if self.state.turn == BLACK else -own
-        return estimate_ownership(self.state)
+            return estimate_ownership(self.state)
+        batch = ev.new_batch(1)
+        ev.codec.encode(self.state, batch.inputs, 0)
+        own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]  # type: ignore[attr-defined]
+        return own if self.state.turn == BLACK else -own
 
     def cmd_final_score(self, args: list[str]) -> str:
         dead, _ = dead_stones(self.state, self._ownership())

@@ -166,6 +166,9 @@ def test_gtp_with_an_imported_net(tiny_net) -> None:
         assert re.fullmatch(r"0|[BW]\+\d+(\.\d+)?", g.ok("final_score"))
         board = g.ok("tabula-ownership").splitlines()
         assert len(board) == 13 and all(len(r.split()) == 13 for r in board)
+        g.ok("boardsize 9")  # scoring right after a size change uses the net at the new size
+        g.ok("play b E5")
+        assert len(g.ok("tabula-ownership").splitlines()) == 9 and g.engine.evaluator.codec.board_size == 9
     finally:
         g.close()
 
