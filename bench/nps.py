@@ -206,7 +206,8 @@ def measure_ceiling(ev: OnnxEvaluator, states: Sequence[GameState], batch: int, 
 
     Returns (evaluations, seconds). The batch holds the positions repeated cyclically.
     """
-    buf = ev.new_batch(batch)
+    # on a GPU the evaluator runs its full batch anyway: fill a full-size one (no staging copy)
+    buf = ev.new_batch(max(batch, ev.max_batch) if getattr(ev, "padded", False) else batch)
     for row in range(batch):
         ev.codec.encode(states[row % len(states)], buf.inputs, row)
     ev.run(buf, batch)  # warm-up: first run of a shape allocates
