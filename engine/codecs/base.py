@@ -65,6 +65,12 @@ class Codec(ABC):
     def accepts(cls, sig: NetSignature) -> bool:
         """Whether this codec can drive a net with this signature."""
 
+    @classmethod
+    def metadata_allows(cls, sig: NetSignature) -> bool:
+        """False when the net's ``tabula.codec``/``tabula.game`` metadata names another codec or game."""
+        meta = sig.metadata
+        return meta.get("tabula.codec", cls.name) == cls.name and meta.get("tabula.game", cls.game) == cls.game
+
     @property
     @abstractmethod
     def input_shapes(self) -> dict[str, tuple[int, ...]]:

@@ -157,8 +157,7 @@ class DlshogiCodec(Codec):
         A net whose metadata names another codec (``tabula.codec``) or another game
         (``tabula.game``) is refused even if its shapes fit.
         """
-        meta = sig.metadata
-        if meta.get("tabula.codec", cls.name) != cls.name or meta.get("tabula.game", cls.game) != cls.game:
+        if not cls.metadata_allows(sig):
             return False
         return _resolve(sig) is not None
 

@@ -175,8 +175,7 @@ class GoPlanesCodec(Codec):
     @classmethod
     def accepts(cls, sig: NetSignature) -> bool:
         """True for the signature above; refused if metadata names another codec or game."""
-        meta = sig.metadata
-        if meta.get("tabula.codec", cls.name) != cls.name or meta.get("tabula.game", cls.game) != cls.game:
+        if not cls.metadata_allows(sig):
             return False
         return cls._resolve(sig) is not None
 

@@ -85,8 +85,7 @@ class KataGoCodec(Codec):
     @classmethod
     def accepts(cls, sig: NetSignature) -> bool:
         """True for the signature above, unless metadata names another codec or game."""
-        meta = sig.metadata
-        if meta.get("tabula.codec", cls.name) != cls.name or meta.get("tabula.game", cls.game) != cls.game:
+        if not cls.metadata_allows(sig):
             return False
         return cls._resolve(sig) is not None
 
