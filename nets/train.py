@@ -250,6 +250,17 @@ def lr_at(step: int, total: int, base: float, warmup: int, floor: float = 0.02) 
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
+BUDGET_CHECKS = (20, 300)  # steps after the start at which a --time-budget run re-plans its length
+
+
+def fit_to_budget(planned: int, step: int, done: int, elapsed: float, budget: float) -> int:
+    """Total steps that end a run within ``budget`` seconds at the pace of its last ``done``
+    steps (``elapsed`` seconds), never more than ``planned``; the cosine schedule follows."""
+    if budget <= 0 or done <= 0 or elapsed <= 0:
+        return planned
+    return max(step, min(planned, step + int((budget - elapsed) * done / elapsed)))
+
+
 def train(a: argparse.Namespace) -> Path:
     """The whole pipeline for the parsed command line; returns the ONNX path."""
     import torch
@@ -295,9 +306,14 @@ def train(a: argparse.Namespace) -> Path:
                     "step": step, "args": {k: str(v) for k, v in vars(a).items()}}, path)
 
     model.train()
-    t0, seen = time.time(), 0
+    t0, seen, step0, planned = time.time(), 0, step, total
     run, run_n = torch.zeros(3, device=device), 0
     while step < total:
+        if a.time_budget and step - step0 in BUDGET_CHECKS:
+            total = fit_to_budget(planned, step, step - step0, time.time() - t0, a.time_budget)
+            log(f"\n--time-budget {a.time_budget:g} s: {total} steps in all")
+            if step >= total:
+                break
         epoch, off = divmod(step, spe)
         perm = np.random.default_rng(a.seed * 7919 + epoch).permutation(tr)
         rows = perm[off * a.batch:(off + 1) * a.batch]
@@ -356,6 +372,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-se", action="store_true")
     ap.add_argument("--epochs", type=float, default=8)
     ap.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds of training: fewer steps if the pace says so (schedule included)")
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)

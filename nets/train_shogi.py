@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from .train import log, lr_at, progress
+from .train import BUDGET_CHECKS, fit_to_budget, log, lr_at, progress
 
 MATE_CP = 30000  # as nets.distill_shogi
 SCORE_CLIP = 3000
@@ -307,9 +307,14 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
         tmp.replace(ck_path)
 
     model.train()
-    t0, seen = time.time(), 0
+    t0, seen, step0, planned = time.time(), 0, step, total
     run, run_n = torch.zeros(3, device=device), 0
     while step < total:
+        if a.time_budget and step - step0 in BUDGET_CHECKS:
+            total = fit_to_budget(planned, step, step - step0, time.time() - t0, a.time_budget)
+            log(f"\n--time-budget {a.time_budget:g} s: {total} steps in all")
+            if step >= total:
+                break
         epoch, off = divmod(step, spe)
         rows = np.random.default_rng(a.seed * 7919 + epoch).permutation(tr)[off * a.batch:(off + 1) * a.batch]
         for g in opt.param_groups:
@@ -371,6 +376,8 @@ def add_train_args(ap: argparse.ArgumentParser, data: str, out: str) -> None:
     ap.add_argument("--no-se", action="store_true")
     ap.add_argument("--epochs", type=float, default=10)
     ap.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds of training: fewer steps if the pace says so (schedule included)")
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)

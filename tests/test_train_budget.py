@@ -1,0 +1,20 @@
+"""``--time-budget``: the training length is re-planned from the pace, never beyond the plan."""
+
+from nets.train import fit_to_budget
+
+
+def test_no_budget_keeps_the_plan() -> None:
+    assert fit_to_budget(1000, 20, 20, 2.0, 0) == 1000
+
+
+def test_slow_pace_shortens_the_run() -> None:
+    # 20 steps took 2 s: 10 steps/s, 98 s left -> 980 more steps
+    assert fit_to_budget(5000, 20, 20, 2.0, 100) == 20 + 980
+
+
+def test_fast_pace_never_exceeds_the_plan() -> None:
+    assert fit_to_budget(500, 20, 20, 0.1, 100) == 500
+
+
+def test_budget_already_spent_stops_now() -> None:
+    assert fit_to_budget(500, 300, 280, 120.0, 100) == 300
