@@ -20,6 +20,10 @@ Move choice (on top of the search):
 * **Pass to end a won game**: when the opponent just passed and both the
   Tromp–Taylor score and the score with estimated dead stones removed say we
   win, we pass at once.
+* **No pass on a Tromp–Taylor illusion**: when the search picks pass but the score
+  with estimated dead stones removed says we lose (our "points" are dead stones in
+  the opponent's area), we play the search's best other move instead, so a referee
+  that removes dead stones never scores a game we ended believing we had won.
 * ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
   sees dead opponent stones or neutral (dame) points remain, as long as a legal
   move that does not fill an own eye exists; own eye points are never searched.
@@ -907,16 +911,28 @@ class GtpProtocol:
             return [m for m in legal if m != nn]
         return []
 
-    def _pass_wins(self, state: GoState, seconds: float) -> bool:
-        """The opponent just passed and passing now wins by area, with and without dead stones."""
+    @staticmethod
+    def _opponent_passed(state: GoState) -> bool:
+        """The last move was the opponent's pass, so a pass now ends the game."""
         hist = state.move_history()
-        if not hist or hist[-1][1] != state.nn or hist[-1][0] == state.turn:
-            return False
+        return bool(hist) and hist[-1][1] == state.nn and hist[-1][0] != state.turn
+
+    def _wins_as_scored(self, state: GoState, seconds: float) -> bool:
+        """The side to move wins by area both as the board stands and with estimated dead stones removed."""
         sign = 1.0 if state.turn == BLACK else -1.0
         if sign * state.score() <= 0:
             return False
         dead, _ = dead_stones(state, estimate_ownership(state, seconds=seconds))
         return sign * score_without(state, dead) > 0
+
+    @staticmethod
+    def _best_non_pass(state: GoState, report: Report) -> int:
+        """The search's best root move other than pass that fills no eye of the mover (pass if none)."""
+        board, stone = state.board_list(), state.turn + 1
+        for line in report.lines:
+            if line.move != state.nn and not is_eye(board, line.move, stone, state.size):
+                return line.move
+        return state.nn
 
     def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:
         """Limits for ``colour``'s move, less ``spent_s`` already used on it."""
@@ -966,7 +982,7 @@ class GtpProtocol:
         aside = self._aside_seconds(colour)
         report: Report | None = None
         best: int | None
-        if not cleanup and self._pass_wins(state, aside):
+        if not cleanup and self._opponent_passed(state) and self._wins_as_scored(state, aside):
             best = nn
         else:
             moves = self._root_moves(state, cleanup, aside)
@@ -975,8 +991,10 @@ class GtpProtocol:
             else:
                 limits = self._move_limits(colour, time.monotonic() - t0)
                 limits.searchmoves = moves
-                self._set_multipv(1 if on_info is None else 500)
+                self._set_multipv(4 if on_info is None else 500)
                 best, report = self._search(limits, on_info)
+                if best == nn and report is not None and not cleanup and not self._wins_as_scored(state, aside):
+                    best = self._best_non_pass(state, report)
         if best is None:
             best = nn
         threshold = float(self.engine.options["ResignThreshold"])
