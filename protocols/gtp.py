@@ -22,8 +22,13 @@ Move choice (on top of the search):
   win, we pass at once.
 * **No pass on a Tromp–Taylor illusion**: when the search picks pass but the score
   with estimated dead stones removed says we lose (our "points" are dead stones in
-  the opponent's area), we play the search's best other move instead, so a referee
-  that removes dead stones never scores a game we ended believing we had won.
+  the opponent's area), or the net rates the position after our pass as the
+  opponent's (value above ``PASS_VETO_VALUE`` for them: a net trained on games
+  scored with dead stones removed sees deaths that random playouts miss), we play
+  the search's best other move instead. The same checks guard the pass that ends a
+  won game, so a referee that removes dead stones does not take away a game we
+  ended believing we had won. (Inside the tree a double pass is still scored
+  Tromp–Taylor, which is why the search itself can prefer such a pass.)
 * ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
   sees dead opponent stones or neutral (dame) points remain, as long as a legal
   move that does not fill an own eye exists; own eye points are never searched.
@@ -99,6 +104,7 @@ GTP_MOVE_OVERHEAD_MS = 300
 PLAYOUTS = 64
 PLAYOUT_SECONDS = 2.0
 DEAD_BELOW = -0.2
+PASS_VETO_VALUE = 0.25  # no pass when the net rates the position after it above this for the opponent
 
 
 class GtpError(Exception):
@@ -901,7 +907,7 @@ class GtpProtocol:
         if not useful:
             return []
         if cleanup:
-            dead, _ = dead_stones(state, estimate_ownership(state, seconds=seconds))
+            dead, _ = dead_stones(state, self._ownership(state, seconds))
             opp_dead = any(board[g[0]] == 3 - stone for g in dead)
             tt = state.area_ownership()
             dame = any(tt[m] == 0 for m in useful)
@@ -918,12 +924,29 @@ class GtpProtocol:
         return bool(hist) and hist[-1][1] == state.nn and hist[-1][0] != state.turn
 
     def _wins_as_scored(self, state: GoState, seconds: float) -> bool:
-        """The side to move wins by area both as the board stands and with estimated dead stones removed."""
+        """Passing is safe for the side to move: it wins by area as the board stands, with the
+        estimated dead stones removed, and the net does not give the game to the opponent after
+        the pass (a net trained on scored games sees dead stones that random playouts miss)."""
         sign = 1.0 if state.turn == BLACK else -1.0
         if sign * state.score() <= 0:
             return False
-        dead, _ = dead_stones(state, estimate_ownership(state, seconds=seconds))
+        after = state.copy()
+        after.push(state.nn)
+        v = self._net_value(after)
+        if v is not None and v > PASS_VETO_VALUE:
+            return False
+        dead, _ = dead_stones(state, self._ownership(state, seconds))
         return sign * score_without(state, dead) > 0
+
+    def _net_value(self, state: GoState) -> float | None:
+        """The net's own value of ``state`` for its side to move, in [−1, 1] (None without a net)."""
+        ev = self.engine.evaluator
+        if ev is None:
+            return None
+        batch = ev.new_batch(1)
+        ev.codec.encode(state, batch.inputs, 0)
+        v, _ = ev.codec.decode_value(ev.run(batch, 1), 1)
+        return float(v[0])
 
     @staticmethod
     def _best_non_pass(state: GoState, report: Report) -> int:
@@ -1163,20 +1186,22 @@ class GtpProtocol:
         return _STREAMING
 
     # -- scoring --------------------------------------------------------------------------------------
-    def _ownership(self) -> np.ndarray:
-        """Ownership of the current board, +1 Black … −1 White per point: the net's ownership
-        head when it has one (KataGo), else random playouts (:func:`estimate_ownership`)."""
+    def _ownership(self, state: GoState | None = None, seconds: float = PLAYOUT_SECONDS) -> np.ndarray:
+        """Ownership of ``state`` (default: the current board), +1 Black … −1 White per point:
+        the net's ownership head when it has one (KataGo), else random playouts
+        (:func:`estimate_ownership`, for at most ``seconds``)."""
+        state = self.state if state is None else state
         try:
             self._require_net()  # also puts a KataGo net on this board size
         except GtpError:
-            return estimate_ownership(self.state)
+            return estimate_ownership(state, seconds=seconds)
         ev = self.engine.evaluator
         if ev is None or not getattr(ev.codec, "has_ownership", False):
-            return estimate_ownership(self.state)
+            return estimate_ownership(state, seconds=seconds)
         batch = ev.new_batch(1)
-        ev.codec.encode(self.state, batch.inputs, 0)
+        ev.codec.encode(state, batch.inputs, 0)
         own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]  # type: ignore[attr-defined]
-        return own if self.state.turn == BLACK else -own
+        return own if state.turn == BLACK else -own
 
     def cmd_final_score(self, args: list[str]) -> str:
         dead, _ = dead_stones(self.state, self._ownership())

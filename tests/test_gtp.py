@@ -45,6 +45,8 @@ def nets(tmp_path_factory) -> dict[str, Path]:
         "go19": go_net(d / "go19.onnx", 19, scale=0.0),
         "passer9": go_net(d / "passer9.onnx", 9, scale=0.0, pass_bias=12.0),
         "loser9": black_loses_net(d / "loser9.onnx"),
+        # wants to pass, and rates every position as won for the side to move
+        "sure_passer9": go_net(d / "sure_passer9.onnx", 9, scale=0.0, pass_bias=12.0, value_bias=3.0),
     }
 
 
@@ -367,6 +369,20 @@ def test_no_pass_when_dead_stones_turn_the_win_into_a_loss(nets, tmp_path, monke
             mv = g.ok("genmove b")
             assert mv not in ("pass", "resign", "B2", "B8")
             g.ok("undo")
+    finally:
+        g.close()
+
+
+def test_no_pass_when_the_net_gives_the_game_to_the_opponent(nets, tmp_path):
+    """Ahead on the board and by the playout estimate, but the net rates the position after our
+    pass as won for the opponent (here: every position, for its side to move): play on."""
+    g = Gtp(nets["sure_passer9"])
+    try:
+        g.ok(f"loadsgf {endgame_sgf(tmp_path / 'end.sgf')}")
+        assert g.ok("genmove b") not in ("pass", "resign", "B2", "B8")
+        g.ok("undo")
+        g.ok("play w pass")
+        assert g.ok("genmove b") not in ("pass", "resign", "B2", "B8")
     finally:
         g.close()
 
