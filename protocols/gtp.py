@@ -903,7 +903,7 @@ class GtpProtocol:
         nn = state.nn
         stone = state.turn + 1
         board = state.board_list()
-        useful = [m for m in legal if m != nn and not is_eye(board, m, stone, state.size)]
+        useful = self._useful_moves(state)
         if not useful:
             return []
         if cleanup:
@@ -949,13 +949,10 @@ class GtpProtocol:
         return float(v[0])
 
     @staticmethod
-    def _best_non_pass(state: GoState, report: Report) -> int:
-        """The search's best root move other than pass that fills no eye of the mover (pass if none)."""
+    def _useful_moves(state: GoState) -> list[int]:
+        """Legal moves other than pass that fill no one-point eye of the mover."""
         board, stone = state.board_list(), state.turn + 1
-        for line in report.lines:
-            if line.move != state.nn and not is_eye(board, line.move, stone, state.size):
-                return line.move
-        return state.nn
+        return [m for m in state.legal_moves() if m != state.nn and not is_eye(board, m, stone, state.size)]
 
     def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:
         """Limits for ``colour``'s move, less ``spent_s`` already used on it."""
@@ -1014,10 +1011,14 @@ class GtpProtocol:
             else:
                 limits = self._move_limits(colour, time.monotonic() - t0)
                 limits.searchmoves = moves
-                self._set_multipv(4 if on_info is None else 500)
+                self._set_multipv(1 if on_info is None else 500)
                 best, report = self._search(limits, on_info)
                 if best == nn and report is not None and not cleanup and not self._wins_as_scored(state, aside):
-                    best = self._best_non_pass(state, report)
+                    useful = self._useful_moves(state)  # search again without pass (and own eyes)
+                    if useful:
+                        limits = self._move_limits(colour, time.monotonic() - t0)
+                        limits.searchmoves = useful
+                        best, report = self._search(limits, on_info)
         if best is None:
             best = nn
         threshold = float(self.engine.options["ResignThreshold"])
