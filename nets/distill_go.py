@@ -20,13 +20,16 @@ Shards are written atomically (one per ``--games-per-shard`` games), seeded from
 
 Shard arrays (P positions, G games, K = 10):
 
+Move codes are uint8 up to 15×15 and uint16 above (19×19 has 362 codes); padding is the dtype's
+maximum (255 or 65535).
+
 * ``game_moves`` uint8 [sum plies]: :class:`GoState` move codes (``row*N + col``, row 0 =
   GTP row 1, pass = N², which is the go codec's policy index), ``game_offsets`` int64
   [G+1], ``game_result`` int8 [G] (+1 Black won, 0 jigo, −1 White won),
   ``game_margin`` float32 [G] (Black's lead by ``final_score``; NaN after a resignation).
 * ``pos_game`` int32, ``pos_ply`` int16, ``pos_key`` uint64 [P];
   ``teacher_move`` uint8 [P] (GNU Go's ``reg_genmove``; pass = N²);
-  ``top_moves`` uint8 [P,K] (255 = padding), ``top_values`` float32 [P,K], ``top_count`` uint8;
+  ``top_moves`` uint8 [P,K] (padding: see above), ``top_values`` float32 [P,K], ``top_count`` uint8;
   ``result_stm`` int8 and ``margin_stm`` float32 [P]: the game's result / margin for the
   side to move.
 * ``meta``: JSON with the settings, board size, komi and the teacher's id.
@@ -51,7 +54,7 @@ from .progress import Throttle, log, progress
 from engine.games.go import GoState, parse_vertex, vertex
 
 TOP_K = 10
-PAD = 255
+PAD = -1  # top_moves padding while collecting; written as the move dtype's maximum
 
 
 @dataclass
@@ -68,6 +71,11 @@ class Settings:
     max_plies: int = 200
     seed: int = 1
     games_per_shard: int = 100
+
+
+def move_dtype(size: int) -> type:
+    """The smallest unsigned dtype holding every move code of a ``size``×``size`` board and a pad."""
+    return np.uint8 if size * size + 1 < 255 else np.uint16
 
 
 class GtpTeacher:
@@ -173,12 +181,16 @@ class ShardWriter:
         sign = np.where(np.asarray(p["turn"], np.int8) == 0, 1, -1)
         offsets = np.zeros(len(self.games) + 1, np.int64)
         offsets[1:] = np.cumsum([len(g[0]) for g in self.games])
+        n = int(meta["board_size"])
+        mdt = move_dtype(n)
+        top = np.asarray(p["moves"], np.int64).reshape(-1, TOP_K)
+        top[top == PAD] = np.iinfo(mdt).max
         arrays = dict(
-            game_moves=np.asarray([m for g in self.games for m in g[0]], np.uint8), game_offsets=offsets,
+            game_moves=np.asarray([m for g in self.games for m in g[0]], mdt), game_offsets=offsets,
             game_result=result, game_margin=margin, pos_game=pos_game,
             pos_ply=np.asarray(p["ply"], np.int16), pos_key=np.asarray(p["key"], np.uint64),
-            teacher_move=np.asarray(p["teacher"], np.uint8),
-            top_moves=np.asarray(p["moves"], np.uint8).reshape(-1, TOP_K),
+            teacher_move=np.asarray(p["teacher"], mdt),
+            top_moves=top.astype(mdt),
             top_values=np.asarray(p["values"], np.float32).reshape(-1, TOP_K),
             top_count=np.asarray(p["count"], np.uint8),
             result_stm=(result[pos_game] * sign).astype(np.int8),
