@@ -110,5 +110,9 @@ class Options:
         self.param(name)
         return self.values[self._norm(name)]
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of ``name``, or ``default`` where this front end does not declare it."""
+        return self.values.get(self._norm(name), default)
+
     def __iter__(self):
         return iter(self.params.values())

@@ -94,6 +94,9 @@ GTP_PARAMS: tuple[Param, ...] = (
           0.0, 0.5),
     Param("ResignMinVisits", "spin", 200, "Root visits needed before Tabula resigns.", 1,
           1_000_000_000),
+    Param("NetScoresPasses", "check", True, "Inside the search, a game ended by two passes whose "
+          "Tromp-Taylor result the net disputes (dead stones still on the board) is worth the "
+          "net's value of the position before the last pass."),
 )
 
 #: seconds per move when neither Visits, MoveTime nor a clock bounds it

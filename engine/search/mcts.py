@@ -251,6 +251,11 @@ class Search:
                             continue
                         # an unexpanded node (its evaluation was dropped earlier): evaluate it now
                     result = state.terminal()
+                    if result is not None and self.params.net_scores_passes:
+                        disputed = self._disputed_end(result)
+                        if disputed is not None:  # left unexpanded: the next visit asks again
+                            self._backup(path, disputed, 0.0, state.final_score() if self._scored else None)
+                            break
                     if result is not None:
                         t.count[child] = 0
                         if result > 0:
@@ -288,6 +293,21 @@ class Search:
                 for _ in range(pushed):
                     state.pop()
         return leaves
+
+    def _disputed_end(self, result: float) -> float | None:
+        """For a game just ended by a pass: the net's value of the position before that pass,
+        turned to the side to move now, when it disagrees with the exact ``result``; else None
+        (also when the net has not seen that position: it is not in the eval cache)."""
+        state = self.state
+        last = state.pop()
+        try:
+            hit = self.cache.get(state.key())
+        finally:
+            state.push(last)
+        if hit is None:
+            return None
+        v = -float(hit[1])
+        return v if result == 0 or (v > 0) != (result > 0) else None
 
     def _complete(self, fut: Future, leaves: list[_Leaf]) -> None:
         t0 = time.monotonic()

@@ -25,6 +25,9 @@ class SearchParams:
     max_collisions: int = 32
     smart_pruning: float = 1.33
     virtual_loss: float = 1.0
+    #: go: a double pass inside the tree whose Tromp–Taylor result the net disputes (it rates the
+    #: position before the final pass the other way) is worth the net's value, not ±1
+    net_scores_passes: bool = False
 
     @classmethod
     def from_options(cls, opts: Options) -> "SearchParams":
@@ -34,6 +37,7 @@ class SearchParams:
             fpu_reduction=opts["FpuReduction"], policy_temperature=opts["PolicyTemperature"],
             minibatch=opts["MinibatchSize"], max_collisions=opts["MaxCollisions"],
             smart_pruning=opts["SmartPruningFactor"] if opts["SmartPruning"] else 0.0,
+            net_scores_passes=bool(opts.get("NetScoresPasses", False)),
         )
 
 
