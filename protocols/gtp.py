@@ -27,8 +27,12 @@ Move choice (on top of the search):
   scored with dead stones removed sees deaths that random playouts miss), we play
   the search's best other move instead. The same checks guard the pass that ends a
   won game, so a referee that removes dead stones does not take away a game we
-  ended believing we had won. (Inside the tree a double pass is still scored
-  Tromp–Taylor, which is why the search itself can prefer such a pass.)
+  ended believing we had won.
+* **Disputed ends inside the search** (``NetScoresPasses``, on by default): a double
+  pass in the tree is scored Tromp–Taylor, unless the net rated the position before
+  the last pass the other way; then it is worth that rating. Our nets learn from
+  games scored with dead stones removed, and exact ±1 Tromp–Taylor ends (dead stones
+  counted alive) otherwise lure the search towards passing.
 * ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
   sees dead opponent stones or neutral (dame) points remain, as long as a legal
   move that does not fill an own eye exists; own eye points are never searched.

@@ -47,6 +47,8 @@ def nets(tmp_path_factory) -> dict[str, Path]:
         "loser9": black_loses_net(d / "loser9.onnx"),
         # wants to pass, and rates every position as won for the side to move
         "sure_passer9": go_net(d / "sure_passer9.onnx", 9, scale=0.0, pass_bias=12.0, value_bias=3.0),
+        # rates every position as lost for the side to move
+        "gloomy9": go_net(d / "gloomy9.onnx", 9, scale=0.0, value_bias=-3.0),
     }
 
 
@@ -383,6 +385,25 @@ def test_no_pass_when_the_net_gives_the_game_to_the_opponent(nets, tmp_path):
         g.ok("undo")
         g.ok("play w pass")
         assert g.ok("genmove b") not in ("pass", "resign", "B2", "B8")
+    finally:
+        g.close()
+
+
+@pytest.mark.parametrize("net_scores", [True, False])
+def test_a_disputed_double_pass_is_worth_the_nets_value(nets, tmp_path, net_scores):
+    """White has passed; Black's pass would end a game Black wins by Tromp-Taylor. A net that rates
+    Black's position as lost disputes that end: with NetScoresPasses the pass is worth the net's
+    value inside the search (about -1 for Black), without it the exact +1."""
+    from engine.controller import Limits
+
+    g = Gtp(nets["gloomy9"], NetScoresPasses=str(net_scores).lower(), MultiPV=500)
+    try:
+        g.ok(f"loadsgf {endgame_sgf(tmp_path / 'end.sgf')}")
+        g.ok("play w pass")
+        assert g.proto.state.score() > 0
+        _, report = g.proto._search(Limits(nodes=64))
+        q = {ln.move: ln.q for ln in report.lines}[g.proto.state.nn]
+        assert (q < -0.9) if net_scores else (q == 1.0)
     finally:
         g.close()
 
