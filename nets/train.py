@@ -361,16 +361,15 @@ def train(a: argparse.Namespace) -> Path:
     return onnx_path
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line."""
-    ap = argparse.ArgumentParser(description="Train the chess net from distillation shards.")
-    ap.add_argument("--shards", type=Path, default=Path("data/distill/chess"))
-    ap.add_argument("--out", type=Path, default=Path("data/train/chess"))
-    ap.add_argument("--onnx", type=Path, default=None, help="export path (default OUT/chess.onnx)")
+def add_common_train_args(ap: argparse.ArgumentParser, out: str, *, epochs: float,
+                          val_fraction: float) -> None:
+    """Options every trainer shares (net size, schedule, validation, checkpoints, device)."""
+    ap.add_argument("--out", type=Path, default=Path(out))
+    ap.add_argument("--onnx", type=Path, default=None, help="export path (default in OUT)")
     ap.add_argument("--blocks", type=int, default=6)
     ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--no-se", action="store_true")
-    ap.add_argument("--epochs", type=float, default=8)
+    ap.add_argument("--epochs", type=float, default=epochs)
     ap.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
     ap.add_argument("--time-budget", type=float, default=0,
                     help="seconds of training: fewer steps if the pace says so (schedule included)")
@@ -379,20 +378,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--warmup", type=float, default=0.02, help="fraction of steps")
     ap.add_argument("--value-weight", type=float, default=1.0)
-    ap.add_argument("--policy-temp", type=float, default=0.3, help="policy target temperature (pawns)")
-    ap.add_argument("--sf-wdl-weight", type=float, default=0.5)
-    ap.add_argument("--val-fraction", type=float, default=0.02)
+    ap.add_argument("--val-fraction", type=float, default=val_fraction)
     ap.add_argument("--max-val", type=int, default=50_000)
-    ap.add_argument("--max-shards", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--workers", type=int, default=1, help="processes for encoding shards")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--restart", action="store_true", help="ignore OUT/last.pt")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    ap = argparse.ArgumentParser(description="Train the chess net from distillation shards.")
+    ap.add_argument("--shards", type=Path, default=Path("data/distill/chess"))
+    add_common_train_args(ap, "data/train/chess", epochs=8, val_fraction=0.02)
+    ap.add_argument("--policy-temp", type=float, default=0.3, help="policy target temperature (pawns)")
+    ap.add_argument("--sf-wdl-weight", type=float, default=0.5)
+    ap.add_argument("--max-shards", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="processes for encoding shards")
     a = ap.parse_args(argv)
     a.steps = int(a.steps)
     if not a.steps:

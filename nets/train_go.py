@@ -119,9 +119,9 @@ def merge(a: argparse.Namespace) -> None:
     write_parts(arrs, a.out, a.part_size, meta)
 
 
-def describe_sources(meta: dict) -> str:
-    """Teacher, level and size of each data set behind an encoded (maybe merged) set."""
-    srcs = meta.get("sources") or [meta]
+def describe_sources(meta: dict, positions: int) -> str:
+    """Teacher, level and size of each data set behind an encoded (maybe merged) set of ``positions``."""
+    srcs = meta.get("sources") or [{**meta, "positions": positions}]
     parts = []
     for m in srcs:
         src = m.get("source", {})
@@ -203,7 +203,7 @@ def train(a: argparse.Namespace) -> Path | None:
     n = int(meta["board"])
     cfg = NetConfig(codec="go", blocks=a.blocks, filters=a.filters, se=not a.no_se,
                     in_channels=meta["spatial_planes"] + meta["const_planes"], board_size=n)
-    prov = (f"distilled via GTP ({n}x{n}, komi {meta.get('komi')}) from {describe_sources(meta)}: "
+    prov = (f"distilled via GTP ({n}x{n}, komi {meta.get('komi')}) from {describe_sources(meta, len(d))}: "
             f"{len(d)} positions by nets/distill_go.py; policy target {1 - a.soft_weight:g}*GNU Go move + "
             f"{a.soft_weight:g}*softmax(top_moves value / {a.soft_temp:g}), value target final_score result"
             + (f" blended {a.margin_weight:g} with tanh(margin/{a.margin_scale:g})" if a.margin_weight > 0 else "")

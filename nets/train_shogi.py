@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from .train import BUDGET_CHECKS, fit_to_budget, log, lr_at, progress
+from .train import BUDGET_CHECKS, add_common_train_args, fit_to_budget, log, lr_at, progress
 
 MATE_CP = 30000  # as nets.distill_shogi
 SCORE_CLIP = 3000
@@ -369,30 +369,7 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
 def add_train_args(ap: argparse.ArgumentParser, data: str, out: str) -> None:
     """Options of the shared ``train`` step."""
     ap.add_argument("--data", type=Path, default=Path(data), help="folder of encoded part_*.npz")
-    ap.add_argument("--out", type=Path, default=Path(out))
-    ap.add_argument("--onnx", type=Path, default=None, help="export path (default in OUT)")
-    ap.add_argument("--blocks", type=int, default=6)
-    ap.add_argument("--filters", type=int, default=64)
-    ap.add_argument("--no-se", action="store_true")
-    ap.add_argument("--epochs", type=float, default=10)
-    ap.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
-    ap.add_argument("--time-budget", type=float, default=0,
-                    help="seconds of training: fewer steps if the pace says so (schedule included)")
-    ap.add_argument("--batch", type=int, default=512)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--warmup", type=float, default=0.02, help="fraction of steps")
-    ap.add_argument("--value-weight", type=float, default=1.0)
-    ap.add_argument("--val-fraction", type=float, default=0.03)
-    ap.add_argument("--max-val", type=int, default=50_000)
-    ap.add_argument("--val-every", type=int, default=1000)
-    ap.add_argument("--ckpt-every", type=int, default=500)
-    ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--restart", action="store_true", help="ignore OUT/last.pt")
+    add_common_train_args(ap, out, epochs=10, val_fraction=0.03)
 
 
 # -- 3. shogi targets and the command line --------------------------------------------------------

@@ -18,3 +18,17 @@ def test_fast_pace_never_exceeds_the_plan() -> None:
 
 def test_budget_already_spent_stops_now() -> None:
     assert fit_to_budget(500, 300, 280, 120.0, 100) == 300
+
+
+def test_every_trainer_takes_the_shared_options() -> None:
+    import argparse
+
+    from nets.train import parse_args
+    from nets.train_shogi import add_train_args
+
+    chess = parse_args(["--time-budget", "60", "--blocks", "8"])
+    assert (chess.time_budget, chess.blocks, chess.epochs, chess.val_fraction) == (60, 8, 8, 0.02)
+    ap = argparse.ArgumentParser()
+    add_train_args(ap, "data/encoded/go9", "data/train/go9")
+    packed = ap.parse_args(["--time-budget", "30"])
+    assert (packed.time_budget, packed.epochs, packed.val_fraction) == (30, 10, 0.03)
