@@ -24,10 +24,10 @@ Move choice (on top of the search):
   with estimated dead stones removed says we lose (our "points" are dead stones in
   the opponent's area), or the net rates the position after our pass as the
   opponent's (value above ``PASS_VETO_VALUE`` for them: a net trained on games
-  scored with dead stones removed sees deaths that random playouts miss), we play
-  the search's best other move instead. The same checks guard the pass that ends a
-  won game, so a referee that removes dead stones does not take away a game we
-  ended believing we had won.
+  scored with dead stones removed sees deaths that random playouts miss), we search
+  again without pass (and without our own eyes). The same checks guard the pass
+  that ends a won game, so a referee that removes dead stones does not take away a
+  game we ended believing we had won.
 * **Disputed ends inside the search** (``NetScoresPasses``, on by default): a double
   pass in the tree is scored Tromp–Taylor, unless the net rated the position before
   the last pass the other way; then it is worth that rating. Our nets learn from
