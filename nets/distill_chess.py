@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .progress import Throttle, log, progress
+from .shards import PlayGame, run_shards
 
 import chess
 import chess.polyglot
@@ -301,52 +301,19 @@ def play_game(eng: UciTeacher, rng: random.Random, s: Settings, seen: set[int],
     return recorded, len(moves)
 
 
-def load_seen(out: Path, upto: int) -> tuple[set[int], int]:
-    """Zobrist keys already recorded in finished shards ``< upto``, and their position count."""
-    seen: set[int] = set()
-    total = 0
-    for k in range(upto):
-        p = out / f"shard_{k:05d}.npz"
-        if p.exists():
-            with np.load(p) as z:
-                keys = z["pos_key"]
-            seen.update(int(x) for x in keys)
-            total += len(keys)
-    return seen, total
-
-
 def run(out: Path, n_shards: int, s: Settings) -> None:
     """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist."""
-    out.mkdir(parents=True, exist_ok=True)
     eng = UciTeacher(s.engine, {"Threads": 1, "Hash": s.hash_mb, "UCI_ShowWDL": True})
     try:
-        teacher = eng.name
-        meta = {"teacher": teacher, "settings": asdict(s), "created": time.strftime("%Y-%m-%d")}
-        seen, total = load_seen(out, n_shards)
-        done = [k for k in range(n_shards) if (out / f"shard_{k:05d}.npz").exists()]
-        log(f"teacher {teacher}; {len(done)} of {n_shards} shards done, {total} positions")
-        t0 = time.time()
-        new_pos = 0
-        tick = Throttle()
-        for k in range(n_shards):
-            path = out / f"shard_{k:05d}.npz"
-            if path.exists():
-                continue
-            rng = random.Random(s.seed * 1_000_003 + k)
+        meta = {"teacher": eng.name, "settings": asdict(s), "created": time.strftime("%Y-%m-%d")}
+
+        def new_shard() -> tuple[ShardWriter, PlayGame]:
             writer = ShardWriter(max(s.multipv, s.opening_multipv))
             cache: dict[int, Analysis] = {}
-            for g in range(s.games_per_shard):
-                rec, _ = play_game(eng, rng, s, seen, cache, writer, g)
-                new_pos += rec
-                if tick.due():
-                    now = time.time()
-                    rate = new_pos / max(1e-9, now - t0)
-                    line = (f"shard {k + 1}/{n_shards} game {g + 1}/{s.games_per_shard} | "
-                            f"positions {total + new_pos} (+{new_pos}) | {rate:.1f} pos/s | "
-                            f"{(now - t0) / 60:.1f} min")
-                    progress(line)
-            writer.save(path, {**meta, "shard": k})
-        log(f"\nfinished: {total + new_pos} positions in {n_shards} shards")
+            return writer, lambda rng, seen, g: play_game(eng, rng, s, seen, cache, writer, g)
+
+        run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, teacher=eng.name,
+                   meta=meta, new_shard=new_shard)
     finally:
         eng.quit()
 

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .progress import Throttle, log, progress
+from .shards import PlayGame, run_shards
 
 from engine.games.go import GoState, parse_vertex, vertex
 
@@ -248,52 +248,19 @@ def play_game(eng: GtpTeacher, rng: random.Random, s: Settings, seen: set[int], 
     return recorded, len(moves)
 
 
-def load_seen(out: Path, upto: int) -> tuple[set[int], int]:
-    """Position keys already recorded in finished shards ``< upto``, and their count."""
-    seen: set[int] = set()
-    total = 0
-    for k in range(upto):
-        p = out / f"shard_{k:05d}.npz"
-        if p.exists():
-            with np.load(p) as z:
-                keys = z["pos_key"]
-            seen.update(int(x) for x in keys)
-            total += len(keys)
-    return seen, total
-
-
 def run(out: Path, n_shards: int, s: Settings) -> None:
     """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist."""
-    out.mkdir(parents=True, exist_ok=True)
     eng = GtpTeacher(s)
     try:
         meta = {"teacher": eng.name, "settings": asdict(s), "board_size": s.size, "komi": s.komi,
                 "created": time.strftime("%Y-%m-%d")}
-        seen, total = load_seen(out, n_shards)
-        done = sum((out / f"shard_{k:05d}.npz").exists() for k in range(n_shards))
-        log(f"teacher {eng.name}; {done} of {n_shards} shards done, {total} positions")
-        t0 = time.time()
-        new_pos = new_plies = games = 0
-        tick = Throttle()
-        for k in range(n_shards):
-            path = out / f"shard_{k:05d}.npz"
-            if path.exists():
-                continue
-            rng = random.Random(s.seed * 1_000_003 + k)
+
+        def new_shard() -> tuple[ShardWriter, PlayGame]:
             writer = ShardWriter()
-            for g in range(s.games_per_shard):
-                rec, plies = play_game(eng, rng, s, seen, writer, g)
-                new_pos += rec
-                new_plies += plies
-                games += 1
-                if tick.due():
-                    el = max(1e-9, time.time() - t0)
-                    line = (f"shard {k + 1}/{n_shards} game {g + 1}/{s.games_per_shard} | positions "
-                            f"{total + new_pos} (+{new_pos}) | {new_pos / el:.1f} pos/s, {games / el:.2f} games/s, "
-                            f"{new_plies / max(1, games):.0f} plies/game | {el / 60:.1f} min")
-                    progress(line)
-            writer.save(path, {**meta, "shard": k})
-        log(f"\nfinished: {total + new_pos} positions in {n_shards} shards")
+            return writer, lambda rng, seen, g: play_game(eng, rng, s, seen, writer, g)
+
+        run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, teacher=eng.name,
+                   meta=meta, new_shard=new_shard)
     finally:
         eng.quit()
 
