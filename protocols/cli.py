@@ -102,9 +102,13 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
               help="Seconds per move without a clock (instead of --visits).")
 @click.option("--resign-threshold", type=click.FloatRange(0, 0.5), default=None,
               help="Resign below this winrate (default 0.05; 0: never).")
+@click.option("--net-scores-passes/--tromp-taylor-passes", default=True, show_default=True,
+              help="Inside the search, score a double pass the net disputes with the net's value "
+                   "(dead stones still on the board), or always by Tromp-Taylor.")
 @verbose_option
 def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
-        visits: int | None, movetime: float | None, resign_threshold: float | None, verbose: bool) -> None:
+        visits: int | None, movetime: float | None, resign_threshold: float | None,
+        net_scores_passes: bool, verbose: bool) -> None:
     """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
     from nets import default_net
 
@@ -118,6 +122,7 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
     for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", resign_threshold)):
         if value is not None:
             engine.set_option(name, str(value))
+    engine.set_option("NetScoresPasses", "true" if net_scores_passes else "false")
     GtpProtocol(engine, size=size, komi=komi, net=net,
                 net_for_size=lambda n: default_net(f"go{n}")).run(_stdin_lines())
 

@@ -694,6 +694,14 @@ def test_tabula_gtp_process(nets):
     assert replies[3].startswith("?4 unacceptable size") and replies[4] == "=5"
 
 
+def test_tabula_gtp_pass_scoring_flag(nets):
+    cmd = [sys.executable, "-m", "protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "8",
+           "--threads", "1", "--tromp-taylor-passes"]
+    proc = subprocess.run(cmd, input="1 genmove b\n2 quit\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"=1 ([A-HJ][1-9]|pass)", proc.stdout.split("\n\n")[0])
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(GNUGO).exists(), reason="gnugo not installed (apt-get install gnugo)")
 def test_referee_tabula_vs_gnugo(nets, tmp_path):
