@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -235,3 +236,17 @@ class PolicyValueNet(nn.Module):
 def count_params(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def load_matching(model: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    """Copy the tensors of ``state`` whose name and shape match ``model``'s; returns (copied, skipped).
+
+    The convolutional tower and squeeze-excitation layers do not depend on the board size, so a
+    tower trained on 9×9 go can start a 19×19 net: only the dense head layers are left as built.
+    """
+    own = model.state_dict()
+    copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape]
+    skipped = [k for k in own if k not in copied]
+    own.update({k: state[k] for k in copied})
+    model.load_state_dict(own)
+    return copied, skipped

@@ -340,9 +340,11 @@ def train(a: argparse.Namespace) -> Path:
             r = evaluate(model, dd, va, a.batch * 4)
             log(f"\n[val step {step}] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} "
                 f"value {r['value_loss']:.4f}")
-        if step % a.ckpt_every == 0 or step == total:
+        if step % a.ckpt_every == 0:
             save(a.out / "last.pt.tmp")
             (a.out / "last.pt.tmp").replace(ck_path)
+    save(a.out / "last.pt.tmp")  # the final weights, also when --time-budget ends the run at a check
+    (a.out / "last.pt.tmp").replace(ck_path)
     final = evaluate(model, dd, va, a.batch * 4)
     (a.out / "final_metrics.json").write_text(json.dumps({"step": step, **final}, indent=1))
 

@@ -115,7 +115,8 @@ def merge(a: argparse.Namespace) -> None:
     uids = np.concatenate([x["game_uid"] for x in arrs])
     if len(np.unique(uids)) != sum(len(np.unique(x["game_uid"])) for x in arrs):
         raise SystemExit("merge: game ids collide (encode the shards under distinct shard numbers)")
-    meta = {**metas[0], "shards": sum(m["shards"] for m in metas), "sources": metas}
+    flat = [s for m in metas for s in (m.get("sources") or [m])]  # a merged input brings its own sources
+    meta = {**metas[0], "shards": sum(m["shards"] for m in metas), "sources": flat}
     write_parts(arrs, a.out, a.part_size, meta)
 
 

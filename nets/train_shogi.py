@@ -256,7 +256,7 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     """
     import torch
 
-    from .model import PolicyValueNet, count_params
+    from .model import PolicyValueNet, count_params, load_matching
 
     torch.manual_seed(a.seed)
     if a.threads:
@@ -284,6 +284,12 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
         log(f"resumed from {ck_path} at step {step}")
+    elif a.init is not None:
+        copied, skipped = load_matching(model, torch.load(a.init, map_location=device, weights_only=False)["model"])
+        if not copied:
+            raise SystemExit(f"--init {a.init}: no tensor matches this architecture")
+        log(f"initialised {len(copied)} tensors from {a.init}; {len(skipped)} left as built: "
+            f"{', '.join(sorted({k.split('.')[0] for k in skipped})) or 'none'}")
     log(f"model {cfg.arch}: {count_params(model):,} parameters; {total} steps of {a.batch} "
         f"({total / spe:.2f} epochs)")
     use_amp = device == "cuda" and not a.no_amp
@@ -343,10 +349,13 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
             r = evaluate(va)
             log(f"\n[val step {step}] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} "
                 f"value {r['value_loss']:.4f}")
-        if step % a.ckpt_every == 0 or step == total:
+        if step % a.ckpt_every == 0:
             save()
+    save()  # the final weights, also when --time-budget ends the run at a check
     final = evaluate(va)
     (a.out / "final_metrics.json").write_text(json.dumps({"step": step, **final}, indent=1))
+    if a.init is not None:
+        provenance += f"; started from the matching weights of {a.init}"
     prov = (f"{provenance}; {step} steps x {a.batch} AdamW lr {a.lr} cosine, seed {a.seed}; "
             f"val policy acc {final['policy_acc']:.3f}, value BCE {final['value_loss']:.3f}; "
             f"trained {time.strftime('%Y-%m-%d')}")
@@ -369,6 +378,9 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
 def add_train_args(ap: argparse.ArgumentParser, data: str, out: str) -> None:
     """Options of the shared ``train`` step."""
     ap.add_argument("--data", type=Path, default=Path(data), help="folder of encoded part_*.npz")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from another run's last.pt where names and shapes match "
+                         "(e.g. a 9x9 go tower for a 19x19 net); ignored when resuming")
     add_common_train_args(ap, out, epochs=10, val_fraction=0.03)
 
 

@@ -34,3 +34,15 @@ def test_merge_refuses_colliding_game_ids(tmp_path) -> None:
     encoded_set(tmp_path / "b", 0, 4, 10)
     with pytest.raises(SystemExit, match="collide"):
         merge(argparse.Namespace(inputs=[tmp_path / "a", tmp_path / "b"], out=tmp_path / "m", part_size=200_000))
+
+
+def test_merging_a_merged_set_lists_the_original_sources(tmp_path) -> None:
+    encoded_set(tmp_path / "a", 0, 10, 1)
+    encoded_set(tmp_path / "b", 1000, 4, 10)
+    encoded_set(tmp_path / "c", 2000, 6, 10)
+    merge(argparse.Namespace(inputs=[tmp_path / "a", tmp_path / "b"], out=tmp_path / "ab", part_size=200_000))
+    merge(argparse.Namespace(inputs=[tmp_path / "ab", tmp_path / "c"], out=tmp_path / "m", part_size=200_000))
+    arrs, meta = load_parts(tmp_path / "m")
+    assert len(arrs["result"]) == 20 and meta["shards"] == 3
+    assert [s["positions"] for s in meta["sources"]] == [10, 4, 6]
+    assert describe_sources(meta, 20).count(" positions from ") == 3
