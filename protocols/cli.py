@@ -15,6 +15,7 @@ import click
 from engine import __version__
 from engine.controller import Engine
 from engine.evaluator import BACKENDS
+from engine.options import OptionError
 
 
 def _stdin_lines():
@@ -105,10 +106,13 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
 @click.option("--net-scores-passes/--tromp-taylor-passes", default=True, show_default=True,
               help="Inside the search, score a double pass the net disputes with the net's value "
                    "(dead stones still on the board), or always by Tromp-Taylor.")
+@click.option("-o", "--option", "options", multiple=True, metavar="NAME=VALUE",
+              help="Set any engine option, as UCI's setoption would (GTP has no option command); "
+                   "repeatable, e.g. -o CPuct=1.2 -o PolicyTemperature=1.0.")
 @verbose_option
 def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
         visits: int | None, movetime: float | None, resign_threshold: float | None,
-        net_scores_passes: bool, verbose: bool) -> None:
+        net_scores_passes: bool, options: tuple[str, ...], verbose: bool) -> None:
     """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
     from nets import default_net
 
@@ -123,6 +127,14 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
         if value is not None:
             engine.set_option(name, str(value))
     engine.set_option("NetScoresPasses", "true" if net_scores_passes else "false")
+    for text in options:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep:
+                raise OptionError(f"expected NAME=VALUE, got {text!r}")
+            engine.set_option(name.strip(), value.strip())
+        except OptionError as exc:
+            raise click.BadParameter(str(exc), param_hint="-o/--option") from None
     GtpProtocol(engine, size=size, komi=komi, net=net,
                 net_for_size=lambda n: default_net(f"go{n}")).run(_stdin_lines())
 

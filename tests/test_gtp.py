@@ -722,3 +722,27 @@ def test_referee_tabula_vs_gnugo(nets, tmp_path):
         move = sgf_point(value[0], 9)
         assert s.is_legal(move) and s.turn == "BW".index(colour)
         s.push(move)
+
+
+def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
+    from click.testing import CliRunner
+
+    import protocols.gtp
+    from protocols.cli import main
+
+    seen = {}
+
+    class Capture:
+        def __init__(self, engine, **kw):
+            seen.update(cpuct=engine.options["CPuct"], temp=engine.options["PolicyTemperature"])
+
+        def run(self, lines):
+            pass
+
+    monkeypatch.setattr(protocols.gtp, "GtpProtocol", Capture)
+    ok = CliRunner().invoke(main, ["gtp", "-o", "CPuct=1.2", "--option", "PolicyTemperature = 1.0"])
+    assert ok.exit_code == 0, ok.output
+    assert seen == {"cpuct": 1.2, "temp": 1.0}
+    for bad, why in (("CPuct=abc", "takes a number"), ("Nope=1", "unknown option"), ("CPuct", "NAME=VALUE")):
+        res = CliRunner().invoke(main, ["gtp", "-o", bad])
+        assert res.exit_code == 2 and why in res.output, res.output
