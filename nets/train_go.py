@@ -43,8 +43,12 @@ HISTORY_PLANES = 16  # go_planes: 8 boards × 2 colours; plane 16 is the colour 
 
 # -- 1. encoding -------------------------------------------------------------------------------
 
-def encode_go_shard(path: Path) -> dict[str, np.ndarray]:
-    """One shard's positions as packed planes, policy indices and raw targets."""
+def encode_go_shard(path: Path, shard_base: int = 0) -> dict[str, np.ndarray]:
+    """One shard's positions as packed planes, policy indices and raw targets.
+
+    Game ids are ``(shard_base + shard number) · 100000 + game``: give each generator's folder
+    its own ``shard_base`` so that data sets made apart can be merged.
+    """
     from engine.codecs.go_planes import GO_PLANES, encode_planes
     from engine.games.go import GoState
 
@@ -52,7 +56,7 @@ def encode_go_shard(path: Path) -> dict[str, np.ndarray]:
     meta = json.loads(str(z["meta"]))
     size, komi = int(meta["board_size"]), float(meta["komi"])
     n, k = len(z["pos_key"]), z["top_moves"].shape[1]
-    shard_no = int(path.stem.split("_")[-1])
+    shard_no = shard_base + int(path.stem.split("_")[-1])
     feat = np.zeros((n, HISTORY_PLANES * size * size), np.uint8)
     colour = np.zeros((n, GO_PLANES - HISTORY_PLANES), np.uint8)
     pidx = np.full((n, k + 1), -1, np.int16)
@@ -86,7 +90,7 @@ def encode(a: argparse.Namespace) -> None:
     t0 = time.time()
     chunks = []
     for j, s in enumerate(shards, 1):
-        chunks.append(encode_go_shard(s))
+        chunks.append(encode_go_shard(s, a.shard_base))
         progress(f"encoded {j}/{len(shards)} shards, {sum(len(c['result']) for c in chunks)} positions, "
                  f"{time.time() - t0:.0f} s")
     log("")
@@ -114,7 +118,7 @@ def merge(a: argparse.Namespace) -> None:
             raise SystemExit("merge: the data sets differ in board size or planes")
     uids = np.concatenate([x["game_uid"] for x in arrs])
     if len(np.unique(uids)) != sum(len(np.unique(x["game_uid"])) for x in arrs):
-        raise SystemExit("merge: game ids collide (encode the shards under distinct shard numbers)")
+        raise SystemExit("merge: game ids collide (encode each folder with its own --shard-base)")
     flat = [s for m in metas for s in (m.get("sources") or [m])]  # a merged input brings its own sources
     meta = {**metas[0], "shards": sum(m["shards"] for m in metas), "sources": flat}
     write_parts(arrs, a.out, a.part_size, meta)
@@ -224,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--out", type=Path, default=Path("data/encoded/go9"))
     e.add_argument("--part-size", type=int, default=200_000)
     e.add_argument("--max-shards", type=int, default=0)
+    e.add_argument("--shard-base", type=int, default=0,
+                   help="added to the shard numbers in game ids (distinct per folder, so sets can be merged)")
     m = sub.add_parser("merge", help="several encoded data sets → one")
     m.add_argument("inputs", type=Path, nargs="+")
     m.add_argument("--out", type=Path, required=True)
