@@ -142,14 +142,19 @@ class Data:
         return len(self.rule50)
 
 
-def load_data(files: list[Path]) -> Data:
-    """Concatenate encoded shards."""
+#: game ids of the i-th ``--shards`` folder are offset by i times this (shard numbers restart per folder)
+FOLDER_UID_STRIDE = 10 ** 10
+
+
+def load_data(files: list[Path], folders: list[int] | None = None) -> Data:
+    """Concatenate encoded shards; ``folders[i]`` (default 0) is the source folder of ``files[i]``."""
     parts: dict[str, list[np.ndarray]] = {}
     metas = []
-    for f in files:
+    for i, f in enumerate(files):
         with np.load(f) as z:
             for key in ("bits", "rule50", "pidx", "pscore", "wdl", "result", "game_uid"):
                 parts.setdefault(key, []).append(z[key])
+            parts["game_uid"][-1] = parts["game_uid"][-1] + (folders[i] if folders else 0) * FOLDER_UID_STRIDE
             metas.append(json.loads(str(z["meta"])))
     k = max(p.shape[1] for p in parts["pidx"])
     for key, fill in (("pidx", -1), ("pscore", 0)):
@@ -272,8 +277,9 @@ def train(a: argparse.Namespace) -> Path:
     if a.threads:
         torch.set_num_threads(a.threads)
     device = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    files = encode_all(a.shards, a.workers, a.max_shards)
-    data = load_data(files)
+    per_folder = [encode_all(d, a.workers, a.max_shards) for d in a.shards]
+    files = [f for fs in per_folder for f in fs]
+    data = load_data(files, [i for i, fs in enumerate(per_folder) for _ in fs])
     tr, va = split_by_game(data, a.val_fraction, a.seed)
     if a.max_val:
         va = va[:a.max_val]
@@ -350,8 +356,9 @@ def train(a: argparse.Namespace) -> Path:
 
     m0 = data.meta[0]
     s = m0.get("settings", {})
+    seeds = sorted({m.get("settings", {}).get("seed") for m in data.meta}, key=str)
     prov = (f"distilled from {m0.get('teacher', '?')} self-play (nodes {s.get('nodes')}, multipv "
-            f"{s.get('multipv')}, seed {s.get('seed')}): {len(data)} positions from {len(files)} shards "
+            f"{s.get('multipv')}, seed {', '.join(map(str, seeds))}): {len(data)} positions from {len(files)} shards "
             f"by nets/distill_chess.py; policy target softmax(score / {a.policy_temp} pawns), value target "
             f"{a.sf_wdl_weight}*Stockfish WDL + {1 - a.sf_wdl_weight:g}*game result; {step} steps x {a.batch} "
             f"AdamW lr {a.lr} cosine, seed {a.seed}; val policy acc {final['policy_acc']:.3f}; "
@@ -395,7 +402,8 @@ def add_common_train_args(ap: argparse.ArgumentParser, out: str, *, epochs: floa
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     ap = argparse.ArgumentParser(description="Train the chess net from distillation shards.")
-    ap.add_argument("--shards", type=Path, default=Path("data/distill/chess"))
+    ap.add_argument("--shards", type=Path, nargs="+", default=[Path("data/distill/chess")],
+                    help="shard folders (each generator's own; their games are kept apart)")
     add_common_train_args(ap, "data/train/chess", epochs=8, val_fraction=0.02)
     ap.add_argument("--policy-temp", type=float, default=0.3, help="policy target temperature (pawns)")
     ap.add_argument("--sf-wdl-weight", type=float, default=0.5)

@@ -32,3 +32,24 @@ def test_every_trainer_takes_the_shared_options() -> None:
     add_train_args(ap, "data/encoded/go9", "data/train/go9")
     packed = ap.parse_args(["--time-budget", "30"])
     assert (packed.time_budget, packed.epochs, packed.val_fraction) == (30, 10, 0.03)
+
+
+def test_chess_trainer_keeps_games_of_several_shard_folders_apart(tmp_path) -> None:
+    import json
+
+    import numpy as np
+
+    from nets.train import load_data, parse_args, split_by_game
+
+    assert [str(p) for p in parse_args(["--shards", "a", "b"]).shards] == ["a", "b"]
+    files = []
+    for i in range(2):  # two generators' shard_00000, each with games 0 and 1
+        f = tmp_path / f"{i}.npz"
+        np.savez(f, bits=np.zeros((4, 2), np.uint8), rule50=np.zeros(4), pidx=np.zeros((4, 3), np.int16),
+                 pscore=np.zeros((4, 3)), wdl=np.zeros((4, 3)), result=np.zeros(4),
+                 game_uid=np.array([0, 0, 1, 1], np.int64), meta=json.dumps({"settings": {"seed": i + 1}}))
+        files.append(f)
+    data = load_data(files, [0, 1])
+    assert len(np.unique(data.game_uid)) == 4
+    tr, va = split_by_game(data, 0.5, 1)
+    assert len(tr) == len(va) == 4 and not set(data.game_uid[tr]) & set(data.game_uid[va])
