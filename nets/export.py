@@ -40,7 +40,7 @@ SIGNATURES: dict[str, tuple[str, tuple[str, ...], str, str, str]] = {
 OPSET = 17
 
 
-class _Exported(nn.Module):
+class Exported(nn.Module):
     """The model plus the value activation its format expects."""
 
     def __init__(self, model: PolicyValueNet) -> None:
@@ -87,7 +87,7 @@ def export_onnx(model: PolicyValueNet, path: str | Path, *, provenance: str,
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     model = model.cpu().eval()
-    wrapper = _Exported(model).eval()
+    wrapper = Exported(model).eval()
     args = model.example_inputs(batch=2)
     dyn = {n: {0: "batch"} for n in (*in_names, pol, val)}
     try:

@@ -162,11 +162,19 @@ def load_data(files: list[Path], folders: list[int] | None = None) -> Data:
     return Data(**{key: np.concatenate(v) for key, v in parts.items()}, meta=metas)
 
 
-def split_by_game(data: Data, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the train and validation sets; whole games go to one side."""
+def split_by_game(data: Data, val_fraction: float, seed: int,
+                  val_folder: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the train and validation sets; whole games go to one side.
+
+    ``val_folder``: draw the validation games only from that ``--shards`` folder (e.g. a new
+    generator's, so that a net trained before on the other folders has not seen them either).
+    """
     games = np.unique(data.game_uid)
     rng = np.random.default_rng(seed)
     n_val = max(1, int(round(len(games) * val_fraction))) if val_fraction > 0 else 0
+    if val_folder is not None:
+        games = games[games // FOLDER_UID_STRIDE == val_folder]
+        n_val = min(n_val, len(games))
     val_games = rng.choice(games, size=n_val, replace=False) if n_val else np.zeros(0, np.int64)
     is_val = np.isin(data.game_uid, val_games)
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
@@ -280,7 +288,9 @@ def train(a: argparse.Namespace) -> Path:
     per_folder = [encode_all(d, a.workers, a.max_shards) for d in a.shards]
     files = [f for fs in per_folder for f in fs]
     data = load_data(files, [i for i, fs in enumerate(per_folder) for _ in fs])
-    tr, va = split_by_game(data, a.val_fraction, a.seed)
+    if a.val_folder is not None and not 0 <= a.val_folder < len(a.shards):
+        raise SystemExit(f"--val-folder {a.val_folder}: there are {len(a.shards)} --shards folders (0-based)")
+    tr, va = split_by_game(data, a.val_fraction, a.seed, a.val_folder)
     if a.max_val:
         va = va[:a.max_val]
     dd = DeviceData(data, device, a.policy_temp, a.sf_wdl_weight)
@@ -303,6 +313,12 @@ def train(a: argparse.Namespace) -> Path:
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
         log(f"resumed from {ck_path} at step {step}")
+    elif a.init is not None:
+        from .warmstart import init_from
+
+        log(init_from(model, a.init, (dd.batch(tr[:1024])[0],)))
+        r = evaluate(model, dd, va, a.batch * 4)  # the starting net on this run's held-out games
+        log(f"[val step 0] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} value {r['value_loss']:.4f}")
     log(f"model {cfg.arch}: {count_params(model):,} parameters; {total} steps of {a.batch} "
         f"({total / max(1, spe):.2f} epochs)")
     use_amp = device == "cuda" and not a.no_amp
@@ -363,6 +379,13 @@ def train(a: argparse.Namespace) -> Path:
             f"{a.sf_wdl_weight}*Stockfish WDL + {1 - a.sf_wdl_weight:g}*game result; {step} steps x {a.batch} "
             f"AdamW lr {a.lr} cosine, seed {a.seed}; val policy acc {final['policy_acc']:.3f}; "
             f"trained {time.strftime('%Y-%m-%d')} by nets/train.py")
+    if a.init is not None:
+        prov += f"; started from the weights of {a.init.name}"
+        if a.init.suffix == ".onnx":
+            import onnx
+
+            before = {p.key: p.value for p in onnx.load(str(a.init)).metadata_props}.get("tabula.provenance")
+            prov += f" (that net: {before})" if before else ""
     onnx_path = a.onnx or a.out / "chess.onnx"
     model.to("cpu")
     export_onnx(model, onnx_path, provenance=prov, extra={"tabula.train_steps": str(step)})
@@ -397,6 +420,10 @@ def add_common_train_args(ap: argparse.ArgumentParser, out: str, *, epochs: floa
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--restart", action="store_true", help="ignore OUT/last.pt")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from another run's last.pt where names and shapes match (e.g. a 9x9 go "
+                         "tower for a 19x19 net), or from one of our .onnx exports of the same "
+                         "architecture (to train a bundled net further); ignored when resuming")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -408,6 +435,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--policy-temp", type=float, default=0.3, help="policy target temperature (pawns)")
     ap.add_argument("--sf-wdl-weight", type=float, default=0.5)
     ap.add_argument("--max-shards", type=int, default=0)
+    ap.add_argument("--val-folder", type=int, default=None,
+                    help="draw validation games only from this --shards folder (0-based)")
     ap.add_argument("--workers", type=int, default=1, help="processes for encoding shards")
     a = ap.parse_args(argv)
     a.steps = int(a.steps)

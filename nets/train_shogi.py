@@ -256,7 +256,7 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     """
     import torch
 
-    from .model import PolicyValueNet, count_params, load_matching
+    from .model import PolicyValueNet, count_params
 
     torch.manual_seed(a.seed)
     if a.threads:
@@ -285,11 +285,9 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
         step = ck["step"]
         log(f"resumed from {ck_path} at step {step}")
     elif a.init is not None:
-        copied, skipped = load_matching(model, torch.load(a.init, map_location=device, weights_only=False)["model"])
-        if not copied:
-            raise SystemExit(f"--init {a.init}: no tensor matches this architecture")
-        log(f"initialised {len(copied)} tensors from {a.init}; {len(skipped)} left as built: "
-            f"{', '.join(sorted({k.split('.')[0] for k in skipped})) or 'none'}")
+        from .warmstart import init_from
+
+        log(init_from(model, a.init, (dd.batch(tr[:1024])[0],)))
     log(f"model {cfg.arch}: {count_params(model):,} parameters; {total} steps of {a.batch} "
         f"({total / spe:.2f} epochs)")
     use_amp = device == "cuda" and not a.no_amp
@@ -378,9 +376,6 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
 def add_train_args(ap: argparse.ArgumentParser, data: str, out: str) -> None:
     """Options of the shared ``train`` step."""
     ap.add_argument("--data", type=Path, default=Path(data), help="folder of encoded part_*.npz")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from another run's last.pt where names and shapes match "
-                         "(e.g. a 9x9 go tower for a 19x19 net); ignored when resuming")
     add_common_train_args(ap, out, epochs=10, val_fraction=0.03)
 
 

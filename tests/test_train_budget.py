@@ -53,3 +53,16 @@ def test_chess_trainer_keeps_games_of_several_shard_folders_apart(tmp_path) -> N
     assert len(np.unique(data.game_uid)) == 4
     tr, va = split_by_game(data, 0.5, 1)
     assert len(tr) == len(va) == 4 and not set(data.game_uid[tr]) & set(data.game_uid[va])
+
+
+def test_validation_games_can_come_from_one_folder_only(tmp_path) -> None:
+    import numpy as np
+
+    from nets.train import FOLDER_UID_STRIDE, Data, split_by_game
+
+    uid = np.repeat(np.arange(40), 3) + np.repeat([0, FOLDER_UID_STRIDE], 60)  # 20 games in each of 2 folders
+    z = np.zeros(len(uid))
+    data = Data(bits=z, rule50=z, pidx=z, pscore=z, wdl=z, result=z, game_uid=uid, meta=[])
+    tr, va = split_by_game(data, 0.25, 1, val_folder=1)
+    assert len(va) == 10 * 3 and set(uid[va] // FOLDER_UID_STRIDE) == {1}
+    assert not set(uid[tr]) & set(uid[va]) and len(tr) + len(va) == len(uid)

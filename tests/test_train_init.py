@@ -72,3 +72,56 @@ def test_init_with_nothing_in_common_is_refused(tmp_path) -> None:
     torch.save({"model": {"nothing.weight": torch.zeros(1)}}, tmp_path / "other.pt")
     with pytest.raises(SystemExit, match="no tensor matches"):
         _train(tmp_path / "d9", tmp_path / "r", ["--init", str(tmp_path / "other.pt")])
+
+
+def _exported_chess(tmp_path, blocks: int = 2, filters: int = 16):
+    """A small random chess net, trained a few steps so its norms are not the identity, then exported."""
+    import torch
+
+    from nets.export import export_onnx
+    from nets.model import NetConfig, PolicyValueNet
+
+    torch.manual_seed(3)
+    net = PolicyValueNet(NetConfig(codec="lc0-112", blocks=blocks, filters=filters))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(3):  # move the batch-norm statistics and affine terms away from their defaults
+        p, v = net(torch.rand(16, 112, 8, 8).round())
+        (p.square().mean() + v.square().mean()).backward()
+        opt.step()
+        opt.zero_grad()
+    path = tmp_path / "net.onnx"
+    export_onnx(net, path, provenance="test")
+    return net, path
+
+
+def test_an_exported_net_is_loaded_back_with_its_norms_unfolded(tmp_path) -> None:
+    import torch
+
+    from nets.model import PolicyValueNet
+    from nets.warmstart import init_from
+
+    net, path = _exported_chess(tmp_path)
+    fresh = PolicyValueNet(net.cfg)
+    x = torch.rand(64, 112, 8, 8).round()
+    line = init_from(fresh, path, (x,))  # also checks itself against onnxruntime
+    assert "recalibrated" in line
+    net.eval()
+    fresh.eval()
+    with torch.no_grad():
+        (p0, v0), (p1, v1) = net(x), fresh(x)
+        assert torch.allclose(p0, p1, atol=1e-4) and torch.allclose(v0, v1, atol=1e-4)
+        fresh.train()  # training mode normalises by batch statistics: recalibrated to the same function
+        p2, v2 = fresh(x)
+    assert torch.allclose(p0, p2, atol=1e-3) and torch.allclose(v0, v2, atol=1e-3)
+
+
+def test_an_export_of_another_architecture_is_refused(tmp_path) -> None:
+    import torch
+
+    from nets.model import NetConfig, PolicyValueNet
+    from nets.warmstart import init_from
+
+    _, path = _exported_chess(tmp_path)
+    other = PolicyValueNet(NetConfig(codec="lc0-112", blocks=1, filters=16))
+    with pytest.raises(SystemExit, match="is not this run's"):
+        init_from(other, path, (torch.zeros(4, 112, 8, 8),))
