@@ -42,6 +42,19 @@ def test_handshake_lists_options_with_types(uci):
     assert "option name Move Overhead type spin default 100 min 0 max 10000" in opts
     assert "option name CPuct type string default 1.745" in opts
     assert "option name Backend type combo default auto var auto var cpu var cuda var tensorrt" in opts
+    # chess overrides the shared batch default (the other front ends keep 64), listed once, in place
+    assert [ln for ln in opts if "MinibatchSize" in ln] == ["option name MinibatchSize type spin default 16 min 1 max 1024"]
+
+
+def test_minibatch_default_is_chess_only_and_still_settable(uci):
+    from engine.controller import Engine
+    from protocols.usi import USI_PARAMS
+
+    proto, _ = uci
+    assert proto.engine.options["MinibatchSize"] == 16
+    proto.handle("setoption name MinibatchSize value 64")
+    assert proto.engine.options["MinibatchSize"] == 64
+    assert Engine("shogi", extra_params=USI_PARAMS).options["MinibatchSize"] == 64
 
 
 def test_net_is_not_loaded_before_isready(uci):

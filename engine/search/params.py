@@ -7,7 +7,7 @@ facts carry over: cpuct 1.745 growing with ``ln((N + 38739) / 38739)`` times
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..options import Options, Param
 
@@ -55,3 +55,13 @@ SEARCH_PARAMS: tuple[Param, ...] = (
     Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
           0.0, 10.0),
 )
+
+
+def with_default(name: str, default: object, why: str) -> Param:
+    """The search parameter ``name`` with another default, for one front end (``why`` joins its help).
+
+    A front end passes it among its own parameters; :class:`~engine.options.Options` lets a later
+    declaration of a name replace the earlier one.
+    """
+    p = next(p for p in SEARCH_PARAMS if p.name == name)
+    return replace(p, default=p.parse(str(default)), help=f"{p.help} {why}")
