@@ -380,12 +380,9 @@ def train(a: argparse.Namespace) -> Path:
             f"AdamW lr {a.lr} cosine, seed {a.seed}; val policy acc {final['policy_acc']:.3f}; "
             f"trained {time.strftime('%Y-%m-%d')} by nets/train.py")
     if a.init is not None:
-        prov += f"; started from the weights of {a.init.name}"
-        if a.init.suffix == ".onnx":
-            import onnx
+        from .warmstart import started_from
 
-            before = {p.key: p.value for p in onnx.load(str(a.init)).metadata_props}.get("tabula.provenance")
-            prov += f" (that net: {before})" if before else ""
+        prov += f"; {started_from(a.init)}"
     onnx_path = a.onnx or a.out / "chess.onnx"
     model.to("cpu")
     export_onnx(model, onnx_path, provenance=prov, extra={"tabula.train_steps": str(step)})

@@ -353,7 +353,9 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     final = evaluate(va)
     (a.out / "final_metrics.json").write_text(json.dumps({"step": step, **final}, indent=1))
     if a.init is not None:
-        provenance += f"; started from the matching weights of {a.init}"
+        from .warmstart import started_from
+
+        provenance += f"; {started_from(a.init)}"
     prov = (f"{provenance}; {step} steps x {a.batch} AdamW lr {a.lr} cosine, seed {a.seed}; "
             f"val policy acc {final['policy_acc']:.3f}, value BCE {final['value_loss']:.3f}; "
             f"trained {time.strftime('%Y-%m-%d')}")

@@ -36,7 +36,7 @@ def load_exported(model: PolicyValueNet, path: Path, *, check_positions: int = 8
     meta = {p.key: p.value for p in proto.metadata_props}
     if "tabula.config" not in meta:
         raise SystemExit(f"--init {path}: not a Tabula export (no tabula.config metadata)")
-    if json.loads(meta["tabula.config"]) != {k: v for k, v in model.cfg.to_dict().items()}:
+    if json.loads(meta["tabula.config"]) != model.cfg.to_dict():
         raise SystemExit(f"--init {path}: its architecture {meta.get('tabula.arch', '?')} "
                          f"is not this run's ({model.cfg.arch}): {meta['tabula.config']}")
     inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
@@ -139,3 +139,13 @@ def init_from(model: PolicyValueNet, path: Path, calib: tuple[torch.Tensor, ...]
         raise SystemExit(f"--init {path}: no tensor matches this architecture")
     return (f"initialised {len(copied)} tensors from {path}; {len(skipped)} left as built: "
             f"{', '.join(sorted({k.split('.')[0] for k in skipped})) or 'none'}")
+
+
+def started_from(path: Path) -> str:
+    """The provenance clause for a run begun with ``--init path`` (an export's own provenance kept)."""
+    if path.suffix != ".onnx":
+        return f"started from the matching weights of {path}"
+    import onnx
+
+    before = {p.key: p.value for p in onnx.load(str(path)).metadata_props}.get("tabula.provenance")
+    return f"started from the exported net {path.name}" + (f" (that net: {before})" if before else "")
