@@ -23,7 +23,7 @@ from .codecs.base import NetworkMismatchError
 from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_threads
 from .games.base import GameState
 from .options import OptionError, Options, Param
-from .search.mcts import Line, Search, SearchStats
+from .search.mcts import Line, MoveStat, Search, SearchStats
 from .search.params import SEARCH_PARAMS, SearchParams
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
                               SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
@@ -49,6 +49,8 @@ ENGINE_PARAMS: tuple[Param, ...] = (
     Param("Move Overhead", "spin", 100, "Milliseconds kept in reserve per move for GUI/pipe latency.",
           0, 10_000),
     Param("Clear Hash", "button", None, "Forget the search tree and the network cache."),
+    Param("VerboseMoveStats", "check", False,
+          "After each search, report every root move's N, P, Q, D and U (as lc0's option of that name)."),
 )
 
 
@@ -92,6 +94,8 @@ class Report:
     score: float | None = None
     #: mean ownership over the search's evaluations, +1 = the root's side to move, per move code
     ownership: np.ndarray | None = None
+    #: every root move's selection terms (final report, with VerboseMoveStats on), fewest visits first
+    move_stats: list[MoveStat] | None = None
 
 
 InfoFn = Callable[[Report], None]
@@ -320,6 +324,7 @@ class Engine:
                 per_leaf = s.elapsed / max(s.playouts, 1)
                 room = min(room, (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0)
             search.batch_limit = int(max(0 if room <= 0 else 1, min(params.minibatch, room)))
+            search.remaining_playouts = max(room, 0)
             before = s.playouts
             search.step()
             if search.stats().playouts == before and search.pending == 0:
@@ -362,8 +367,9 @@ class Engine:
             self._stop.wait(0.02)
 
     def _report(self, search: Search, multipv: int, final: bool = False) -> Report:
+        verbose = final and bool(self.options["VerboseMoveStats"])
         return Report(search.stats(), search.lines(multipv), search.tree.hashfull(), final,
-                      search.root_score(), search.ownership())
+                      search.root_score(), search.ownership(), search.move_stats() if verbose else None)
 
     # -- helpers for front ends ------------------------------------------------------------------
     def describe_error(self, exc: Exception) -> str:

@@ -220,9 +220,30 @@ class EngineProtocol:
 
     def _on_info(self, report: Report) -> None:
         try:
+            if report.move_stats and self.engine.state is not None:
+                self.write(*self.format_move_stats(report, self.engine.state))
             self.write(*self.format_info(report))
         except Exception:  # reporting must never kill the search
             log.exception("info formatting failed")
+
+    @staticmethod
+    def format_move_stats(report: Report, state: GameState) -> list[str]:
+        """``VerboseMoveStats``: one ``info string`` per root move (fewest visits first), then the root.
+
+        Q, U and S = Q + U are what PUCT compares (side to move's view, Q in [-1, 1]); an
+        unvisited move shows its first-play urgency as Q.
+        """
+        out = []
+        for m in report.move_stats or []:
+            tag = " (WIN)" if m.proven > 0 else (" (LOSS)" if m.proven < 0 else "")
+            out.append(f"info string {state.move_to_text(m.move):<6} N: {m.visits:7d} (+{m.in_flight:2d}) "
+                       f"(P: {100 * m.prior:5.2f}%) (Q: {m.q:+.5f}) (D: {m.d:.3f}) (U: {m.u:.5f}) "
+                       f"(S: {m.score:+.5f}){tag}")
+        s = report.stats
+        q = report.lines[0].q if report.lines else 0.0
+        out.append(f"info string node   N: {s.nodes:7d} playouts {s.playouts} collisions {s.collisions} "
+                   f"(best Q: {q:+.5f})")
+        return out
 
     # -- parsing helpers ------------------------------------------------------------------------
     def parse_go(self, args: list[str], state: GameState) -> Limits:

@@ -91,7 +91,15 @@ def test_fifty_move_and_material_draws_are_terminal():
 def test_nodes_limit_is_met_exactly_enough(engine):
     _, best, report = run(engine, None, Limits(nodes=300))
     assert best is not None
-    assert 300 <= report.stats.playouts <= 300 + 64
+    # `go nodes` counts root visits as lc0 does: the root's own evaluation is the first
+    assert report.stats.nodes == 300
+    assert report.stats.playouts == 299
+
+
+def test_go_nodes_one_is_the_root_evaluation_alone(engine):
+    _, best, report = run(engine, None, Limits(nodes=1))
+    assert best is not None
+    assert report.stats.nodes == 1 and report.stats.playouts == 0
 
 
 def test_depth_limit_stops(engine):

@@ -84,6 +84,43 @@ class Line:
     score: float | None = None  #: mean score (go: points of lead) for the side to move; None without a score head
 
 
+def collision_budget(visits: float, p: SearchParams) -> int:
+    """Collision visits one batch may meet before it is sent (lc0's scaling).
+
+    1 up to ``collision_scaling_start`` visits, ``max_collision_visits`` from
+    ``collision_scaling_end`` on, and a power curve between.
+
+    >>> collision_budget(10, SearchParams()), collision_budget(400, SearchParams())
+    (1, 47)
+    """
+    lo, hi = p.collision_scaling_start, p.collision_scaling_end
+    if visits >= hi:
+        return p.max_collision_visits
+    if visits <= lo:
+        return 1
+    ratio = ((visits - lo) / (hi - lo)) ** p.collision_scaling_power
+    return int(round(1 + (p.max_collision_visits - 1) * ratio))
+
+
+@dataclass
+class MoveStat:
+    """One root move's selection terms, as lc0's ``VerboseMoveStats`` prints them."""
+
+    move: int
+    visits: int
+    in_flight: int
+    prior: float
+    q: float          #: mean value for the root's side to move (first-play urgency if unvisited)
+    d: float          #: mean draw probability (0 if unvisited)
+    u: float          #: exploration term
+    proven: int = 0   #: +1 proven win for the root side, -1 proven loss, 0 unknown
+
+    @property
+    def score(self) -> float:
+        """What PUCT maximises: Q + U."""
+        return self.q + self.u
+
+
 class Search:
     """A search from one root; owns no thread. ``step`` blocks for one batch cycle."""
 
@@ -105,6 +142,8 @@ class Search:
         self._stats = SearchStats()
         self.eval_seconds = 0.0  # network wall time of completed batches (for batch sizing)
         self.batch_limit = params.minibatch
+        #: playouts the limits still allow (the controller updates it); it sizes the collision budget
+        self.remaining_playouts: float = float("inf")
         self._root_mask: np.ndarray | None = None
         #: the net has a score head (KataGo's lead): averaged per node beside the value
         self._scored = bool(getattr(self.codec, "has_score", False))
@@ -153,13 +192,12 @@ class Search:
         self._root_mask = mask if mask.any() else None
 
     # -- selection -------------------------------------------------------------------------
-    def _select(self, node: int, is_root: bool) -> int:
-        """PUCT: argmax of Q + c(N)·sqrt(children visits)·P/(1+n), in-flight visits counted as losses."""
+    def _puct_terms(self, node: int, is_root: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Q (completed visits; first-play urgency for unvisited children) and U of each child."""
         t, p = self.tree, self.params
         f = int(t.first[node])
         end = f + int(t.count[node])
         n = t.n[f:end]
-        vl = t.vl[f:end]
         prior = t.prior[f:end]
         if is_root:
             parent_n = t.root_n
@@ -168,17 +206,28 @@ class Search:
             pe = t.pedge[node]
             parent_n = int(t.n[pe])
             parent_q = -float(t.w[pe]) / max(parent_n, 1)
-        nv = n + vl
-        visited_policy = float(prior @ (n > 0))
+        visited = n > 0
+        visited_policy = float(prior @ visited)
         fpu = parent_q - p.fpu_reduction * math.sqrt(visited_policy)
         cpuct = p.cpuct + p.cpuct_factor * math.log((parent_n + p.cpuct_base) / p.cpuct_base)
-        u_scale = cpuct * math.sqrt(max(int(nv.sum()), 1))
-        q = (t.w[f:end] - p.virtual_loss * vl) / np.maximum(nv, 1)
-        q[nv == 0] = fpu
-        score = q + (u_scale * prior) / (nv + 1.0)
+        u_scale = cpuct * math.sqrt(max(parent_n - 1, 1))
+        q = np.where(visited, t.w[f:end] / np.maximum(n, 1), fpu)
+        u = (u_scale * prior) / (n + t.vl[f:end] + 1.0)
+        return q, u
+
+    def _select(self, node: int, is_root: bool) -> int:
+        """PUCT as lc0: argmax of Q + c(N)·sqrt(N−1)·P/(1 + n + in-flight).
+
+        Q counts completed visits only (first-play urgency for a child without one); visits
+        still in flight (``Tree.vl``) only shrink a child's exploration term, so a batch
+        spreads over the moves a one-at-a-time search would try next instead of treating
+        them as lost.
+        """
+        q, u = self._puct_terms(node, is_root)
+        score = q + u
         if is_root and self._root_mask is not None:
             score[~self._root_mask] = -np.inf
-        return f + int(np.argmax(score))
+        return int(self.tree.first[node]) + int(np.argmax(score))
 
     # -- one batch cycle -------------------------------------------------------------------
     def step(self) -> None:
@@ -207,7 +256,11 @@ class Search:
         t, state, cache = self.tree, self.state, self.cache
         leaves: list[_Leaf] = []
         limit = min(self.batch_limit, slot.capacity)
-        collisions = 0
+        p = self.params
+        # lc0's collision budget: one collision ends a batch while the tree is small (or few
+        # playouts remain), so early batches stay as sharp as a one-at-a-time search
+        budget = collision_budget(min(t.root_n, self.remaining_playouts), p)
+        collided: list[list[int]] = []
         stats = self._stats
         root = t.root
         abort = self.abort
@@ -215,7 +268,7 @@ class Search:
         # every simulation counts against the limit: leaves sent to the net and those
         # answered at once (terminal, proven, cached), so a tree of draws cannot spin here
         while len(leaves) + stats.playouts - start_playouts < limit and \
-                collisions < self.params.max_collisions:
+                budget > 0 and len(collided) < p.max_collision_events:
             if abort.is_set():
                 break
             if t.status[root] != Tree.UNKNOWN or t.full or t.count[root] == 0:
@@ -242,8 +295,10 @@ class Search:
                             break
                         cnt = t.count[child]
                         if cnt == Tree.PENDING:
-                            self._undo_virtual_loss(path)
-                            collisions += 1
+                            # keep the path's in-flight count until the batch is gathered, so
+                            # the next descents look elsewhere (lc0 cancels collisions the same way)
+                            collided.append(path)
+                            budget -= 1
                             stats.collisions += 1
                             break
                         if cnt >= 0:
@@ -292,6 +347,8 @@ class Search:
             finally:
                 for _ in range(pushed):
                     state.pop()
+        for path in collided:
+            self._undo_virtual_loss(path)
         return leaves
 
     def _disputed_end(self, result: float) -> float | None:
@@ -483,6 +540,25 @@ class Search:
             line.append(int(t.move[e]))
             node = int(t.child[e])
         return line
+
+    def move_stats(self) -> list[MoveStat]:
+        """Every root move's N, in-flight visits, P, Q, D and U, fewest visits first (lc0's order)."""
+        t = self.tree
+        root = t.root
+        e = t.edges(root)
+        if len(e) == 0:
+            return []
+        q, u = self._puct_terms(root, True)
+        out = []
+        for i, edge in enumerate(e):
+            n = int(t.n[edge])
+            child = int(t.child[edge])
+            st = int(t.status[child]) if child >= 0 else Tree.UNKNOWN
+            proven = 1 if st == Tree.LOST else (-1 if st == Tree.WON else 0)
+            out.append(MoveStat(int(t.move[edge]), n, int(t.vl[edge]), float(t.prior[edge]), float(q[i]),
+                                float(t.d[edge]) / n if n else 0.0, float(u[i]), proven))
+        out.sort(key=lambda m: (m.visits, m.prior))
+        return out
 
     def lines(self, k: int = 1) -> list[Line]:
         """The best ``k`` root moves with their statistics and PVs."""

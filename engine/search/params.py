@@ -22,9 +22,15 @@ class SearchParams:
     fpu_reduction: float = 0.330
     policy_temperature: float = 1.359
     minibatch: int = 64
-    max_collisions: int = 32
+    #: lc0's collision limits: events (descents that met a leaf already in flight) and visits
+    #: per batch; the visits allowed grow from 1 at ``collision_scaling_start`` root visits to
+    #: ``max_collision_visits`` at ``collision_scaling_end`` along a power curve
+    max_collision_events: int = 917
+    max_collision_visits: int = 80000
+    collision_scaling_start: int = 28
+    collision_scaling_end: int = 145000
+    collision_scaling_power: float = 1.25
     smart_pruning: float = 1.33
-    virtual_loss: float = 1.0
     #: go: a double pass inside the tree whose Tromp–Taylor result the net disputes (it rates the
     #: position before the final pass the other way) is worth the net's value, not ±1
     net_scores_passes: bool = False
@@ -35,7 +41,8 @@ class SearchParams:
         return cls(
             cpuct=opts["CPuct"], cpuct_base=opts["CPuctBase"], cpuct_factor=opts["CPuctFactor"],
             fpu_reduction=opts["FpuReduction"], policy_temperature=opts["PolicyTemperature"],
-            minibatch=opts["MinibatchSize"], max_collisions=opts["MaxCollisions"],
+            minibatch=opts["MinibatchSize"], max_collision_events=opts["MaxCollisionEvents"],
+            max_collision_visits=opts["MaxCollisionVisits"],
             smart_pruning=opts["SmartPruningFactor"] if opts["SmartPruning"] else 0.0,
             net_scores_passes=bool(opts.get("NetScoresPasses", False)),
         )
@@ -44,7 +51,10 @@ class SearchParams:
 #: Search options shown to GUIs (UCI names; USI shows the same names without spaces).
 SEARCH_PARAMS: tuple[Param, ...] = (
     Param("MinibatchSize", "spin", 64, "Leaves gathered per network call (virtual-loss batch).", 1, 1024),
-    Param("MaxCollisions", "spin", 32, "Collisions tolerated while gathering one batch.", 1, 1024),
+    Param("MaxCollisionEvents", "spin", 917, "Descents into a leaf already in flight tolerated per batch.",
+          1, 65536),
+    Param("MaxCollisionVisits", "spin", 80000, "Collision visits allowed per batch once the tree is large "
+          "(from 1 below 28 root visits, growing to this at 145000).", 1, 100_000_000),
     Param("CPuct", "float", 1.745, "PUCT exploration constant (lc0 default).", 0.0, 100.0),
     Param("CPuctBase", "float", 38739.0, "Visits scale of cpuct growth.", 1.0, 1e9),
     Param("CPuctFactor", "float", 3.894, "Multiplier of ln((N+base)/base) added to cpuct.", 0.0, 1000.0),

@@ -3,7 +3,7 @@
 ``go infinite`` and ``go ponder`` simply build a chain without limits.
 
 >>> chain = Chain([NodesStopper(100)])
->>> chain.should_stop(SearchStats(playouts=100))
+>>> chain.should_stop(SearchStats(nodes=100))
 True
 """
 
@@ -30,16 +30,20 @@ class Stopper:
 
 @dataclass
 class NodesStopper(Stopper):
-    """``go nodes N``: playouts of this search."""
+    """``go nodes N``: visits of the root, those reused from the previous search included.
+
+    lc0 counts ``go nodes`` the same way (visits, not new playouts), and so do Leela Zero's and
+    KataGo's visit limits; ``go nodes 1`` is the root's own evaluation.
+    """
 
     nodes: int
     reason: str = "nodes"
 
     def should_stop(self, s: SearchStats) -> bool:
-        return s.playouts >= self.nodes
+        return s.nodes >= self.nodes
 
     def remaining_playouts(self, s: SearchStats) -> float:
-        return max(0, self.nodes - s.playouts)
+        return max(0, self.nodes - s.nodes)
 
 
 @dataclass
