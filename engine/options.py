@@ -11,7 +11,7 @@ Floats are shown to GUIs as ``string`` options, as lc0 does (UCI has no float ty
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 
@@ -75,6 +75,22 @@ class Param:
         if self.kind == "float":
             return f"option name {name} type string default {self.default:g}"
         return f"option name {name} type string default {self.default or '<empty>'}"
+
+    def with_default(self, default: object, why: str) -> "Param":
+        """This parameter with another default, for one front end (``why`` joins its help).
+
+        A front end passes it among its own parameters; :class:`Options` lets a later
+        declaration of a name replace the earlier one.
+
+        >>> Param("Visits", "spin", 800, "Playouts.", 0, 10**9).with_default(200, "Go: 200.").default
+        200
+        """
+        return replace(self, default=self.parse(str(default)), help=f"{self.help} {why}")
+
+
+def find_param(params: Iterable[Param], name: str) -> Param:
+    """The declaration of ``name`` (case- and space-insensitive) among ``params``; :class:`OptionError` if none."""
+    return Options(params).param(name)
 
 
 class Options:

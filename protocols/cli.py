@@ -103,16 +103,16 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
               help="Seconds per move without a clock (instead of --visits).")
 @click.option("--resign-threshold", type=click.FloatRange(0, 0.5), default=None,
               help="Resign below this winrate (default 0.05; 0: never).")
-@click.option("--net-scores-passes/--tromp-taylor-passes", default=True, show_default=True,
+@click.option("--net-scores-passes/--tromp-taylor-passes", default=None,
               help="Inside the search, score a double pass the net disputes with the net's value "
-                   "(dead stones still on the board), or always by Tromp-Taylor.")
+                   "(dead stones still on the board; the default), or always by Tromp-Taylor.")
 @click.option("-o", "--option", "options", multiple=True, metavar="NAME=VALUE",
               help="Set any engine option, as UCI's setoption would (GTP has no option command); "
                    "repeatable, e.g. -o CPuct=1.2 -o PolicyTemperature=1.0.")
 @verbose_option
 def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
         visits: int | None, movetime: float | None, resign_threshold: float | None,
-        net_scores_passes: bool, options: tuple[str, ...], verbose: bool) -> None:
+        net_scores_passes: bool | None, options: tuple[str, ...], verbose: bool) -> None:
     """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
     from nets import default_net
 
@@ -126,7 +126,8 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
     for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", resign_threshold)):
         if value is not None:
             engine.set_option(name, str(value))
-    engine.set_option("NetScoresPasses", "true" if net_scores_passes else "false")
+    if net_scores_passes is not None:
+        engine.set_option("NetScoresPasses", str(net_scores_passes))
     for text in options:
         name, sep, value = text.partition("=")
         try:

@@ -76,12 +76,13 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from engine.controller import Engine, Limits, Report
+from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
                              parse_vertex, vertex)
-from engine.options import OptionError, Param
+from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
+from engine.search.params import with_default
 from engine.timeman import Clock, allocate
 
 from .common import Writer
@@ -98,15 +99,14 @@ GTP_PARAMS: tuple[Param, ...] = (
           0.0, 0.5),
     Param("ResignMinVisits", "spin", 200, "Root visits needed before Tabula resigns.", 1,
           1_000_000_000),
-    Param("NetScoresPasses", "check", True, "Inside the search, a game ended by two passes whose "
-          "Tromp-Taylor result the net disputes (dead stones still on the board) is worth the "
-          "net's value of the position before the last pass."),
+    with_default("NetScoresPasses", True, "Go: on."),
+    # the engine's defaults suit UCI; go's, declared once here, replace them
+    with_default("PolicyTemperature", 1.0, "Go: 1.0, as go nets (Leela Zero too) use a plain softmax."),
+    find_param(ENGINE_PARAMS, "Move Overhead").with_default(300, "GTP: 300, for GUI and server lag."),
 )
 
 #: seconds per move when neither Visits, MoveTime nor a clock bounds it
 UNBOUNDED_MOVE_S = 5.0
-#: per-move overhead kept in reserve for GTP (GUI, server lag); the engine default is for UCI
-GTP_MOVE_OVERHEAD_MS = 300
 #: dead-stone estimate: playouts and time cap
 PLAYOUTS = 64
 PLAYOUT_SECONDS = 2.0
@@ -556,10 +556,6 @@ class GtpProtocol:
         self.net_for_size = net_for_size or (lambda n: None)
         if net:
             engine.set_option("WeightsFile", net)
-        if engine.options["Move Overhead"] == 100:
-            engine.set_option("Move Overhead", str(GTP_MOVE_OVERHEAD_MS))
-        if engine.options["PolicyTemperature"] == 1.359:
-            engine.set_option("PolicyTemperature", "1.0")  # go nets (Leela Zero too) use a plain softmax
         if size is None:  # the net's size with --net, else 19
             size = (self._net_board_size() if net else None) or 19
         self.size = size

@@ -746,3 +746,27 @@ def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
     for bad, why in (("CPuct=abc", "takes a number"), ("Nope=1", "unknown option"), ("CPuct", "NAME=VALUE")):
         res = CliRunner().invoke(main, ["gtp", "-o", bad])
         assert res.exit_code == 2 and why in res.output, res.output
+
+
+def _gtp_cli_options(monkeypatch, *args: str) -> dict:
+    """Run ``tabula gtp ARGS`` (no net loaded, no input read); the engine's options once GtpProtocol is built."""
+    from click.testing import CliRunner
+
+    import protocols.gtp
+    from protocols.cli import main
+
+    seen: dict = {}
+    monkeypatch.setattr(protocols.gtp.GtpProtocol, "run",
+                        lambda self, lines: seen.update({p.name: self.engine.options[p.name]
+                                                         for p in self.engine.options}))
+    res = CliRunner().invoke(main, ["gtp", *args])
+    assert res.exit_code == 0, res.output
+    return seen
+
+
+def test_gtp_defaults_are_declared_and_an_explicit_generic_default_survives(monkeypatch):
+    got = _gtp_cli_options(monkeypatch)
+    assert (got["Move Overhead"], got["PolicyTemperature"], got["NetScoresPasses"]) == (300, 1.0, True)
+    got = _gtp_cli_options(monkeypatch, "-o", "Move Overhead=100", "-o", "PolicyTemperature=1.359",
+                           "--tromp-taylor-passes")
+    assert (got["Move Overhead"], got["PolicyTemperature"], got["NetScoresPasses"]) == (100, 1.359, False)

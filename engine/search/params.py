@@ -7,45 +7,10 @@ facts carry over: cpuct 1.745 growing with ``ln((N + 38739) / 38739)`` times
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from ..options import Options, Param
-
-
-@dataclass(frozen=True)
-class SearchParams:
-    """PUCT and batching knobs; one snapshot per search."""
-
-    cpuct: float = 1.745
-    cpuct_base: float = 38739.0
-    cpuct_factor: float = 3.894
-    fpu_reduction: float = 0.330
-    policy_temperature: float = 1.359
-    minibatch: int = 64
-    #: lc0's collision limits: events (descents that met a leaf already in flight) and visits
-    #: per batch; the visits allowed grow from 1 at ``collision_scaling_start`` root visits to
-    #: ``max_collision_visits`` at ``collision_scaling_end`` along a power curve
-    max_collision_events: int = 917
-    max_collision_visits: int = 80000
-    collision_scaling_start: int = 28
-    collision_scaling_end: int = 145000
-    collision_scaling_power: float = 1.25
-    smart_pruning: float = 1.33
-    #: go: a double pass inside the tree whose Tromp–Taylor result the net disputes (it rates the
-    #: position before the final pass the other way) is worth the net's value, not ±1
-    net_scores_passes: bool = False
-
-    @classmethod
-    def from_options(cls, opts: Options) -> "SearchParams":
-        """Snapshot the current option values."""
-        return cls(
-            cpuct=opts["CPuct"], cpuct_base=opts["CPuctBase"], cpuct_factor=opts["CPuctFactor"],
-            fpu_reduction=opts["FpuReduction"], policy_temperature=opts["PolicyTemperature"],
-            minibatch=opts["MinibatchSize"], max_collision_events=opts["MaxCollisionEvents"],
-            max_collision_visits=opts["MaxCollisionVisits"],
-            smart_pruning=opts["SmartPruningFactor"] if opts["SmartPruning"] else 0.0,
-            net_scores_passes=bool(opts.get("NetScoresPasses", False)),
-        )
+from ..options import Options, Param, find_param
 
 
 #: Search options shown to GUIs (UCI names; USI shows the same names without spaces).
@@ -66,6 +31,56 @@ SEARCH_PARAMS: tuple[Param, ...] = (
           0.0, 10.0),
 )
 
+#: Search options only go shows: GTP declares them (with its own defaults, via :func:`with_default`).
+GO_SEARCH_PARAMS: tuple[Param, ...] = (
+    Param("NetScoresPasses", "check", False, "Inside the search, a game ended by two passes whose "
+          "Tromp-Taylor result the net disputes (dead stones still on the board) is worth the "
+          "net's value of the position before the last pass."),
+)
+_DECLARED: tuple[Param, ...] = (*SEARCH_PARAMS, *GO_SEARCH_PARAMS)
+
+
+def _option(name: str) -> Any:
+    """A :class:`SearchParams` field read from the search option ``name``, defaulting as it is declared."""
+    p = find_param(_DECLARED, name)
+    return field(default=p.default, metadata={"option": p.name})
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """PUCT and batching knobs; one snapshot per search. A field backed by an option takes
+    its default from that option's declaration above."""
+
+    cpuct: float = _option("CPuct")
+    cpuct_base: float = _option("CPuctBase")
+    cpuct_factor: float = _option("CPuctFactor")
+    fpu_reduction: float = _option("FpuReduction")
+    policy_temperature: float = _option("PolicyTemperature")
+    minibatch: int = _option("MinibatchSize")
+    #: lc0's collision limits: events (descents that met a leaf already in flight) and visits
+    #: per batch; the visits allowed grow from 1 at ``collision_scaling_start`` root visits to
+    #: ``max_collision_visits`` at ``collision_scaling_end`` along a power curve
+    max_collision_events: int = _option("MaxCollisionEvents")
+    max_collision_visits: int = _option("MaxCollisionVisits")
+    collision_scaling_start: int = 28
+    collision_scaling_end: int = 145000
+    collision_scaling_power: float = 1.25
+    #: 0 when ``SmartPruning`` is off
+    smart_pruning: float = _option("SmartPruningFactor")
+    #: go: a double pass inside the tree whose Tromp–Taylor result the net disputes (it rates the
+    #: position before the final pass the other way) is worth the net's value, not ±1
+    net_scores_passes: bool = _option("NetScoresPasses")
+
+    @classmethod
+    def from_options(cls, opts: Options) -> "SearchParams":
+        """Snapshot the current option values (an option this front end does not declare keeps
+        the field's default)."""
+        values = {f.name: opts.get(f.metadata["option"], f.default)
+                  for f in fields(cls) if "option" in f.metadata}
+        if not opts.get("SmartPruning", find_param(_DECLARED, "SmartPruning").default):
+            values["smart_pruning"] = 0.0
+        return cls(**values)
+
 
 def with_default(name: str, default: object, why: str) -> Param:
     """The search parameter ``name`` with another default, for one front end (``why`` joins its help).
@@ -73,5 +88,4 @@ def with_default(name: str, default: object, why: str) -> Param:
     A front end passes it among its own parameters; :class:`~engine.options.Options` lets a later
     declaration of a name replace the earlier one.
     """
-    p = next(p for p in SEARCH_PARAMS if p.name == name)
-    return replace(p, default=p.parse(str(default)), help=f"{p.help} {why}")
+    return find_param(_DECLARED, name).with_default(default, why)
