@@ -102,7 +102,8 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
 @click.option("--movetime", type=click.FloatRange(0), default=None,
               help="Seconds per move without a clock (instead of --visits).")
 @click.option("--resign-threshold", type=click.FloatRange(0, 0.5), default=None,
-              help="Resign below this winrate (default 0.05; 0: never).")
+              help="Resign below this winrate, a fraction (sets ResignThreshold in per mille: "
+                   "0.05, the default, is 50; 0: never).")
 @click.option("--net-scores-passes/--tromp-taylor-passes", default=None,
               help="Inside the search, score a double pass the net disputes with the net's value "
                    "(dead stones still on the board; the default), or always by Tromp-Taylor.")
@@ -123,7 +124,8 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
     _configure(engine, None, backend, threads)
     if movetime is not None and visits is None:
         visits = 0  # --movetime alone: no playout cap
-    for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", resign_threshold)):
+    permille = None if resign_threshold is None else round(1000 * resign_threshold)
+    for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", permille)):
         if value is not None:
             engine.set_option(name, str(value))
     if net_scores_passes is not None:

@@ -22,6 +22,12 @@ from engine.options import OptionError, Param
 
 log = logging.getLogger(__name__)
 
+#: USI and GTP resign below this win probability of the best move, in per mille: an integer, so a
+#: GUI shows it as a spin (USI has no float type), as dlshogi's ``Resign_Threshold`` is
+RESIGN_THRESHOLD = Param("ResignThreshold", "spin", 0,
+                         "Resign when the best move's win probability is below this, per mille (0: never).",
+                         0, 1000)
+
 
 class Writer:
     """Writes whole lines, flushed, from any thread (no ``0readyok`` interleaving)."""

@@ -36,8 +36,9 @@ Move choice (on top of the search):
 * ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
   sees dead opponent stones or neutral (dame) points remain, as long as a legal
   move that does not fill an own eye exists; own eye points are never searched.
-* **Resign** when the best move's winrate is below ``ResignThreshold`` (default
-  0.05; 0 turns it off) after at least ``ResignMinVisits`` root visits (never in cleanup).
+* **Resign** when the best move's winrate is below ``ResignThreshold`` per mille, as in USI
+  (default 50, a 5 % winrate; 0 turns it off) after at least ``ResignMinVisits`` root visits
+  (never in cleanup). ``--resign-threshold`` takes the winrate as a fraction (0.05).
 
 Dead stones, ``final_score``, ``final_status_list``: a net-free estimate. From the
 current position, up to 64 random playouts (uniformly random legal moves that do
@@ -85,7 +86,7 @@ from engine.search.mcts import Line
 from engine.search.params import with_default
 from engine.timeman import Clock, allocate
 
-from .common import Writer
+from .common import RESIGN_THRESHOLD, Writer
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,7 @@ GTP_PARAMS: tuple[Param, ...] = (
     Param("Visits", "spin", 800, "Playouts per move without a clock (and a cap with one); 0: no cap "
           "(then MoveTime or the clock bounds the move, else 5 s).", 0, 1_000_000_000),
     Param("MoveTime", "float", 0.0, "Seconds per move without a clock (0: use Visits).", 0.0, 86400.0),
-    Param("ResignThreshold", "float", 0.05, "Resign below this winrate of the best move (0: never).",
-          0.0, 0.5),
+    RESIGN_THRESHOLD.with_default(50, "Go: 50 (a 5 % winrate)."),
     Param("ResignMinVisits", "spin", 200, "Root visits needed before Tabula resigns.", 1,
           1_000_000_000),
     with_default("NetScoresPasses", True, "Go: on."),
@@ -1024,10 +1024,10 @@ class GtpProtocol:
                         best, report = self._search(limits, on_info)
         if best is None:
             best = nn
-        threshold = float(self.engine.options["ResignThreshold"])
+        threshold = int(self.engine.options["ResignThreshold"])  # per mille
         if report is not None and report.lines and threshold > 0 and not cleanup:
             w, _ = winrate_lcb(report.lines[0].q, report.lines[0].visits)
-            if report.stats.nodes >= int(self.engine.options["ResignMinVisits"]) and w < threshold:
+            if report.stats.nodes >= int(self.engine.options["ResignMinVisits"]) and 1000 * w < threshold:
                 self.clock.spend(colour, time.monotonic() - t0)
                 return "resign"
         state.play_color(colour, best)

@@ -40,7 +40,7 @@ from engine.games.base import GameState, InvalidPositionError
 from engine.games.shogi_game import DEFAULT_MAX_MOVES, ShogiState
 from engine.options import Param
 
-from .common import EngineProtocol, Writer
+from .common import RESIGN_THRESHOLD, EngineProtocol, Writer
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,7 @@ USI_PARAMS: tuple[Param, ...] = (
     Param("ByoyomiMargin", "spin", 100,
           "Milliseconds of byoyomi left unused (on top of MoveOverhead) so a slow GUI never flags us.",
           0, 60000),
-    Param("ResignThreshold", "spin", 0,
-          "Resign when the best move's win probability is below this, per mille (0: never).",
-          0, 1000),
+    RESIGN_THRESHOLD,
     Param("MaxMovesToDraw", "spin", DEFAULT_MAX_MOVES,
           "Game length (moves) at which the game is a draw, as the GUI counts it (0: no limit).",
           0, 100000),

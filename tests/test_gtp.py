@@ -456,6 +456,7 @@ def black_loses_net(path: Path) -> Path:
 def test_resign_threshold(nets):
     g = Gtp(nets["loser9"], ResignMinVisits=10, Visits=30)
     try:
+        assert g.engine.options["ResignThreshold"] == 50  # per mille, as in USI
         assert g.ok("genmove b") == "resign"
         assert g.proto.state.ply == 0
         g.engine.set_option("ResignThreshold", "0")
@@ -770,3 +771,15 @@ def test_gtp_defaults_are_declared_and_an_explicit_generic_default_survives(monk
     got = _gtp_cli_options(monkeypatch, "-o", "Move Overhead=100", "-o", "PolicyTemperature=1.359",
                            "--tromp-taylor-passes")
     assert (got["Move Overhead"], got["PolicyTemperature"], got["NetScoresPasses"]) == (100, 1.359, False)
+
+
+def test_resign_threshold_is_per_mille_as_in_usi_and_the_flag_takes_a_winrate(monkeypatch):
+    from click.testing import CliRunner
+
+    from protocols.cli import main
+
+    assert _gtp_cli_options(monkeypatch)["ResignThreshold"] == 50
+    assert _gtp_cli_options(monkeypatch, "--resign-threshold", "0.07")["ResignThreshold"] == 70
+    assert _gtp_cli_options(monkeypatch, "-o", "ResignThreshold=120")["ResignThreshold"] == 120
+    res = CliRunner().invoke(main, ["gtp", "-o", "ResignThreshold=0.05"])
+    assert res.exit_code == 2 and "takes an integer" in res.output, res.output
