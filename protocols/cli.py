@@ -36,6 +36,18 @@ def _configure(engine: Engine, net: str | None, backend: str | None, threads: in
         engine.set_option("Threads", str(threads))
 
 
+def _set_options(engine: Engine, options: tuple[str, ...]) -> None:
+    """Apply ``-o NAME=VALUE`` settings; an unknown name or a bad value is a usage error."""
+    for text in options:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep:
+                raise OptionError(f"expected NAME=VALUE, got {text!r}")
+            engine.set_option(name.strip(), value.strip())
+        except OptionError as exc:
+            raise click.BadParameter(str(exc), param_hint="-o/--option") from None
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -48,6 +60,9 @@ backend_option = click.option("--backend", type=click.Choice(BACKENDS), default=
 threads_option = click.option("--threads", type=click.IntRange(1, 256), default=None,
                               help="CPU threads for the network.")
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug log on stderr.")
+option_option = click.option("-o", "--option", "options", multiple=True, metavar="NAME=VALUE",
+                             help="Set any engine option, as setoption would (a UCI/USI GUI may still change it); "
+                                  "repeatable, e.g. -o CPuct=1.2 -o PolicyTemperature=1.0.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,8 +75,10 @@ def main() -> None:
 @net_option
 @backend_option
 @threads_option
+@option_option
 @verbose_option
-def uci(net: str | None, backend: str | None, threads: int | None, verbose: bool) -> None:
+def uci(net: str | None, backend: str | None, threads: int | None, options: tuple[str, ...],
+        verbose: bool) -> None:
     """Play chess over UCI on stdin/stdout."""
     from nets import default_net
 
@@ -70,6 +87,7 @@ def uci(net: str | None, backend: str | None, threads: int | None, verbose: bool
     _logging(verbose)
     engine = Engine("chess", default_net=default_net("chess"), extra_params=UCI_PARAMS)
     _configure(engine, net, backend, threads)
+    _set_options(engine, options)
     UciProtocol(engine).run(_stdin_lines())
 
 
@@ -77,8 +95,10 @@ def uci(net: str | None, backend: str | None, threads: int | None, verbose: bool
 @net_option
 @backend_option
 @threads_option
+@option_option
 @verbose_option
-def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool) -> None:
+def usi(net: str | None, backend: str | None, threads: int | None, options: tuple[str, ...],
+        verbose: bool) -> None:
     """Play shogi over USI on stdin/stdout."""
     from nets import default_net
 
@@ -87,6 +107,7 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
     _logging(verbose)
     engine = Engine("shogi", default_net=default_net("shogi"), extra_params=USI_PARAMS)
     _configure(engine, net, backend, threads)
+    _set_options(engine, options)
     UsiProtocol(engine).run(_stdin_lines())
 
 
@@ -107,9 +128,7 @@ def usi(net: str | None, backend: str | None, threads: int | None, verbose: bool
 @click.option("--net-scores-passes/--tromp-taylor-passes", default=None,
               help="Inside the search, score a double pass the net disputes with the net's value "
                    "(dead stones still on the board; the default), or always by Tromp-Taylor.")
-@click.option("-o", "--option", "options", multiple=True, metavar="NAME=VALUE",
-              help="Set any engine option, as UCI's setoption would (GTP has no option command); "
-                   "repeatable, e.g. -o CPuct=1.2 -o PolicyTemperature=1.0.")
+@option_option
 @verbose_option
 def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
         visits: int | None, movetime: float | None, resign_threshold: float | None,
@@ -130,14 +149,7 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
             engine.set_option(name, str(value))
     if net_scores_passes is not None:
         engine.set_option("NetScoresPasses", str(net_scores_passes))
-    for text in options:
-        name, sep, value = text.partition("=")
-        try:
-            if not sep:
-                raise OptionError(f"expected NAME=VALUE, got {text!r}")
-            engine.set_option(name.strip(), value.strip())
-        except OptionError as exc:
-            raise click.BadParameter(str(exc), param_hint="-o/--option") from None
+    _set_options(engine, options)
     GtpProtocol(engine, size=size, komi=komi, net=net,
                 net_for_size=lambda n: default_net(f"go{n}")).run(_stdin_lines())
 

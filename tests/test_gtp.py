@@ -750,19 +750,11 @@ def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
 
 
 def _gtp_cli_options(monkeypatch, *args: str) -> dict:
-    """Run ``tabula gtp ARGS`` (no net loaded, no input read); the engine's options once GtpProtocol is built."""
-    from click.testing import CliRunner
+    """The engine's options once ``tabula-gtp ARGS`` has built its GtpProtocol (no net loaded)."""
+    from clirun import options_after_cli
+    from protocols.cli import gtp_main
 
-    import protocols.gtp
-    from protocols.cli import main
-
-    seen: dict = {}
-    monkeypatch.setattr(protocols.gtp.GtpProtocol, "run",
-                        lambda self, lines: seen.update({p.name: self.engine.options[p.name]
-                                                         for p in self.engine.options}))
-    res = CliRunner().invoke(main, ["gtp", *args])
-    assert res.exit_code == 0, res.output
-    return seen
+    return options_after_cli(monkeypatch, GtpProtocol, gtp_main, *args)
 
 
 def test_gtp_defaults_are_declared_and_an_explicit_generic_default_survives(monkeypatch):

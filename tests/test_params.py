@@ -35,7 +35,8 @@ def test_from_options_reads_each_declared_option():
 
 def test_with_default_and_find_param():
     p = with_default("MinibatchSize", 8, "Here: 8.")
-    assert p.default == 8 and p.help.endswith("Here: 8.") and find_param(SEARCH_PARAMS, "minibatch size").default == 64
+    assert p.default == 8 and p.help.endswith("Here: 8.")
+    assert find_param(SEARCH_PARAMS, "minibatch size").default == 64
     assert Param("X", "check", False, "x.").with_default(True, "on").default is True
     with pytest.raises(OptionError, match="unknown option"):
         find_param(SEARCH_PARAMS, "Nope")

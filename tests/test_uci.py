@@ -328,3 +328,16 @@ def test_short_clock_game_never_flags(random_chess_net):
             assert result.move in board.legal_moves
             board.push(result.move)
         eng.quit()
+
+
+def test_option_flag_sets_engine_options(monkeypatch, capsys):
+    from clirun import options_after_cli
+    from protocols.cli import uci_main
+
+    got = options_after_cli(monkeypatch, UciProtocol, uci_main,
+                            "-o", "CPuct=1.2", "--option", "Move Overhead = 50")
+    assert (got["CPuct"], got["Move Overhead"], got["MinibatchSize"]) == (1.2, 50, 16)
+    for bad, why in (("CPuct=abc", "takes a number"), ("Nope=1", "unknown option"), ("CPuct", "NAME=VALUE")):
+        with pytest.raises(SystemExit) as exit_:
+            options_after_cli(monkeypatch, UciProtocol, uci_main, "-o", bad)
+        assert exit_.value.code == 2 and why in capsys.readouterr().err

@@ -463,3 +463,17 @@ def test_cshogi_cli_match_against_fairy_stockfish(shogi_net):
     assert "2 of 2 games finished." in text, text[-2000:]
     for foul in ("反則", "切れ負け"):  # illegal move / illegal action, loss on time
         assert foul not in text, text
+
+
+def test_option_flag_sets_engine_options(monkeypatch, capsys):
+    from clirun import options_after_cli
+    from protocols.cli import usi_main
+
+    got = options_after_cli(monkeypatch, UsiProtocol, usi_main,
+                            "-o", "MoveOverhead=50", "-o", "ResignThreshold=30")
+    assert (got["Move Overhead"], got["ResignThreshold"], got["MinibatchSize"]) == (50, 30, 64)
+    for bad, why in (("ResignThreshold=0.05", "takes an integer"), ("Nope=1", "unknown option"),
+                     ("USI_Ponder", "NAME=VALUE")):
+        with pytest.raises(SystemExit) as exit_:
+            options_after_cli(monkeypatch, UsiProtocol, usi_main, "-o", bad)
+        assert exit_.value.code == 2 and why in capsys.readouterr().err
