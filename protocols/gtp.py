@@ -705,7 +705,7 @@ class GtpProtocol:
         except Exception:
             return None
         ev = self.engine.evaluator
-        return getattr(ev.codec, "board_size", None) if ev is not None else None
+        return ev.codec.board_size if ev is not None else None
 
     def _check_size(self, n: int) -> str | None:
         """Find a net for an n×n board; returns the default net's path (None with --net).
@@ -717,10 +717,10 @@ class GtpProtocol:
         if self.net:
             have = self._net_board_size()
             codec = self.engine.evaluator.codec if self.engine.evaluator is not None else None
-            if hasattr(codec, "supports_size"):  # one net for every size (KataGo)
-                if not codec.supports_size(n):  # type: ignore[union-attr]
+            if codec is not None and codec.max_board_size is not None:  # one net for every size (KataGo)
+                if not codec.supports_size(n):
                     raise GtpError(f"unacceptable size: {Path(self.net).name} plays boards up to "
-                                   f"{codec.max_board_size}x{codec.max_board_size}")  # type: ignore[union-attr]
+                                   f"{codec.max_board_size}x{codec.max_board_size}")
                 return None
             if have is not None and have != n:
                 raise GtpError(f"unacceptable size: no network for board size {n} "
@@ -845,12 +845,12 @@ class GtpProtocol:
         except Exception as exc:
             raise GtpError(f"network not loaded: {_first_line(exc)}") from None
         ev = self.engine.evaluator
-        if ev is not None and hasattr(ev.codec, "set_board_size"):
+        if ev is not None and ev.codec.max_board_size is not None:  # one net for every size (KataGo)
             try:
                 ev.codec.set_board_size(self.size)
             except ValueError as exc:
                 raise GtpError(str(exc)) from None
-        have = getattr(ev.codec, "board_size", None) if ev is not None else None
+        have = ev.codec.board_size if ev is not None else None
         if have != self.size:
             raise GtpError(f"no network for board size {self.size} "
                            f"({Path(self.engine.net_path()).name} is a {have}x{have} net)")
@@ -1200,11 +1200,11 @@ class GtpProtocol:
         except GtpError:
             return estimate_ownership(state, seconds=seconds)
         ev = self.engine.evaluator
-        if ev is None or not getattr(ev.codec, "has_ownership", False):
+        if ev is None or not ev.codec.has_ownership:
             return estimate_ownership(state, seconds=seconds)
         batch = ev.new_batch(1)
         ev.codec.encode(state, batch.inputs, 0)
-        own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]  # type: ignore[attr-defined]
+        own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]
         return own if state.turn == BLACK else -own
 
     def cmd_final_score(self, args: list[str]) -> str:

@@ -85,6 +85,12 @@ def rotate_sfen(sfen: str) -> str:
 
 
 # -- signature ----------------------------------------------------------------------------
+def test_capabilities_default_to_none():
+    codec = DlshogiCodec(sig())
+    assert (codec.has_score, codec.has_ownership, codec.board_size) == (False, False, None)
+    assert not codec.supports_size(9)
+
+
 def test_accepts_dlshogi_signatures():
     assert DlshogiCodec.accepts(sig(57)) and DlshogiCodec.accepts(sig(119))
     assert DlshogiCodec.accepts(sig(57, batch=None)) and DlshogiCodec.accepts(sig(57, batch=1))

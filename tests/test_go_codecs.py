@@ -59,6 +59,25 @@ def test_history_longer_than_eight_and_capture():
     assert np.array_equal(encode_planes(s), reference_planes(moves, 9))
 
 
+def test_capabilities_are_declared_on_the_codec_base():
+    from engine.codecs.base import Codec
+    from engine.codecs.katago import KataGoCodec
+
+    assert (Codec.has_score, Codec.has_ownership) == (False, False)
+    assert (Codec.board_size, Codec.max_board_size) == (None, None)
+    assert (KataGoCodec.has_score, KataGoCodec.has_ownership, KataGoCodec.max_board_size) == (True, True, 19)
+    c = GoPlanesCodec(sig(17, 9, META9))
+    assert (c.has_score, c.has_ownership, c.board_size, c.max_board_size) == (False, False, 9, None)
+    assert c.supports_size(9) and not c.supports_size(19)
+    c.set_board_size(9)  # its own size: nothing to change
+    with pytest.raises(NetworkMismatchError, match="9x9 boards, not 19x19"):
+        c.set_board_size(19)
+    with pytest.raises(NotImplementedError, match="no ownership head"):
+        c.decode_ownership({}, 1)
+    with pytest.raises(NotImplementedError, match="no score head"):
+        c.decode_score({}, 1)
+
+
 def test_point_mapping_row0_is_gtp_row1():
     s = GoState.from_moves(19, 7.5, ["D4", "Q16"])  # black to move
     p = encode_planes(s)

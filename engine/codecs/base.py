@@ -57,6 +57,17 @@ class Codec(ABC):
     #: Human description of the signature, used in mismatch messages.
     expects: ClassVar[str]
 
+    # What the net can do beyond policy and value; callers read these instead of probing.
+    #: whether :meth:`decode_score` gives a score lead (KataGo), which the search then averages
+    has_score: ClassVar[bool] = False
+    #: whether :meth:`decode_ownership` gives per-point ownership (KataGo)
+    has_ownership: ClassVar[bool] = False
+    #: go: the board size encoded now; None for games without one
+    board_size: int | None = None
+    #: go: every size from 2 to this one can be encoded (:meth:`set_board_size`, KataGo);
+    #: None: only :attr:`board_size`
+    max_board_size: ClassVar[int | None] = None
+
     def __init__(self, sig: NetSignature) -> None:
         self.sig = sig
 
@@ -97,6 +108,28 @@ class Codec(ABC):
     def output_names(self) -> list[str]:
         """Outputs the engine needs to fetch (default: all the net declares)."""
         return list(self.sig.outputs)
+
+    def supports_size(self, n: int) -> bool:
+        """Whether this net can play an n×n board: 2 … :attr:`max_board_size`, else only :attr:`board_size`."""
+        return n == self.board_size if self.max_board_size is None else 2 <= n <= self.max_board_size
+
+    def set_board_size(self, n: int) -> None:
+        """Encode n×n boards from now on; :class:`NetworkMismatchError` unless :meth:`supports_size`.
+
+        A fixed-size codec has nothing to change.
+        """
+        if not self.supports_size(n):
+            raise NetworkMismatchError(f"{self.sig.path} plays {self.board_size}x{self.board_size} boards, "
+                                       f"not {n}x{n}")
+
+    def decode_score(self, outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Score lead in points for the side to move, first ``n`` rows (only where :attr:`has_score`)."""
+        raise NotImplementedError(f"codec {self.name} has no score head")
+
+    def decode_ownership(self, outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Ownership in [−1, 1] (+1: the side to move's), [n, N²] in move-code order (only where
+        :attr:`has_ownership`)."""
+        raise NotImplementedError(f"codec {self.name} has no ownership head")
 
 
 def softmax_priors(logits: np.ndarray, temperature: float) -> np.ndarray:

@@ -89,11 +89,7 @@ class KataGoCodec(Codec):
             return False
         return cls._resolve(sig) is not None
 
-    # -- board size -----------------------------------------------------------------------
-    def supports_size(self, n: int) -> bool:
-        """Whether this net can play an n×n board."""
-        return 2 <= n <= self.max_board_size
-
+    # -- board size (any from 2 to max_board_size: Codec.supports_size) ----------------------
     def set_board_size(self, n: int) -> None:
         """Encode n×n boards from now on (batches made afterwards get the new shape)."""
         if not self.supports_size(n):
