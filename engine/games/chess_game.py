@@ -114,13 +114,15 @@ class ChessState(GameState):
         self.snapshots: list[tuple[int, ...]] = [_snapshot(self.board)]
         #: lc0's en-passant flag per position; the first one follows lc0's FEN reading
         self.ep_flags: list[int] = [_lc0_fen_ep_flag(self.board)]
-        self._poskeys: list[int] = [self._poskey(self.snapshots[0], self.ep_flags[0])]
+        self._poskeys: list[tuple] = [self._poskey(self.snapshots[0], self.ep_flags[0])]
         self.repetitions: list[int] = [0]
         self._moves: list[int] | None = None
 
     # -- positions and hashing -------------------------------------------------------
-    def _poskey(self, snap: tuple[int, ...], ep_flag: int) -> int:
-        return hash((snap, self.board.turn, self.board.castling_rights, ep_flag))
+    def _poskey(self, snap: tuple[int, ...], ep_flag: int) -> tuple:
+        """The position for repetition checks, exact: Python's int hash is modulo 2**61 − 1, so a
+        hashed key would take a piece on f8/g8/h8 for the same piece on a1/b1/c1."""
+        return (snap, self.board.turn, self.board.castling_rights, ep_flag)
 
     def _repetition_count(self) -> int:
         """lc0's rule: look back 4, 6, … plies, not past the last irreversible move."""
@@ -189,8 +191,10 @@ class ChessState(GameState):
         return None
 
     def key(self) -> int:
-        prev = self._poskeys[-2] if len(self._poskeys) > 1 else 0
-        return hash((self._poskeys[-1], self.repetitions[-1] > 0, self.board.halfmove_clock, prev))
+        prev = self._poskeys[-2] if len(self._poskeys) > 1 else None
+        # the squares' top bits beside the hashed boards make the pair exact (see _poskey)
+        top = tuple(bb >> 61 for bb in self.snapshots[-1])
+        return hash((self._poskeys[-1], top, self.repetitions[-1] > 0, self.board.halfmove_clock, prev))
 
     def move_to_text(self, move: int) -> str:
         return self.board.uci(decode_move(move)) if move != NULL_MOVE else "0000"
