@@ -171,3 +171,45 @@ def test_tree_budget_bounds_memory(uniform_chess_net):
     assert search.stats().tree_full
     assert tree.bytes_used() < (1 << 16) + 64 * 40 * 60
     ev.close()
+
+
+def test_collision_budget_grows_with_the_tree_as_lc0s():
+    from engine.search.mcts import collision_budget
+    p = SearchParams()
+    assert [collision_budget(v, p) for v in (0, 1, 28)] == [1, 1, 1]
+    # 1 + 79999·((400−28)/(145000−28))^1.25 = 47.2; at 1600 visits 281
+    assert collision_budget(400, p) == 47
+    assert collision_budget(1600, p) == 281
+    assert collision_budget(145_000, p) == collision_budget(10**9, p) == 80_000
+
+
+def _hand_tree() -> Tree:
+    """A root with 11 visits (mean 0.1) and three moves: P .6/.3/.1, N 6/4/0, Q .2/.05/-, 2 in flight on the first."""
+    t = Tree()
+    t.expand(t.root, [1, 2, 3], [0.6, 0.3, 0.1])
+    t.root_n, t.root_w = 11, 1.1
+    t.n[0:3] = [6, 4, 0]
+    t.w[0:3] = [1.2, 0.2, 0.0]
+    t.vl[0:3] = [2, 0, 0]
+    return t
+
+
+def test_puct_terms_on_a_hand_built_tree():
+    from types import SimpleNamespace
+    t = _hand_tree()
+    q, u = Search._puct_terms(SimpleNamespace(tree=t, params=SearchParams()), t.root, True)
+    # FPU = 0.1 − 0.33·sqrt(0.9) = −0.21307; Q counts completed visits only
+    assert q == pytest.approx([0.2, 0.05, -0.213065], abs=1e-5)
+    # c = 1.745 + 3.894·ln((11 + 38739)/38739) = 1.746106; U = c·sqrt(10)·P/(1 + n + in-flight)
+    assert u == pytest.approx([0.368111, 0.331300, 0.552166], abs=1e-5)
+
+
+def test_in_flight_visits_lower_only_the_exploration_term():
+    from types import SimpleNamespace
+    t = _hand_tree()
+    ns = SimpleNamespace(tree=t, params=SearchParams())
+    q0, u0 = Search._puct_terms(ns, t.root, True)
+    t.vl[1] = 3
+    q1, u1 = Search._puct_terms(ns, t.root, True)
+    assert list(q1) == list(q0)  # no virtual loss in Q
+    assert u1[1] == pytest.approx(u0[1] * 5 / 8)

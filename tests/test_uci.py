@@ -12,6 +12,7 @@ import chess.engine
 import pytest
 
 from engine.controller import Engine
+from engine.games.chess_game import ChessState
 from protocols.common import Writer, q_to_cp, wdl_permille
 from protocols.uci import UCI_PARAMS, UciProtocol
 
@@ -341,3 +342,28 @@ def test_option_flag_sets_engine_options(monkeypatch, capsys):
         with pytest.raises(SystemExit) as exit_:
             options_after_cli(monkeypatch, UciProtocol, uci_main, "-o", bad)
         assert exit_.value.code == 2 and why in capsys.readouterr().err
+
+
+def test_verbose_move_stats_lists_every_root_move(uci):
+    proto, sink = uci
+    proto.handle("setoption name VerboseMoveStats value true")
+    proto.handle("isready")
+    proto.handle("position startpos")
+    proto.handle("go nodes 60")
+    sink.wait_for("bestmove")
+    stats = [ln.split() for ln in sink.lines if ln.startswith("info string") and " N: " in ln]
+    moves = [ln[2] for ln in stats[:-1]]
+    assert sorted(moves) == sorted(ChessState().move_to_text(m) for m in ChessState().legal_moves())
+    visits = [int(ln[ln.index("N:") + 1]) for ln in stats]
+    assert visits[:-1] == sorted(visits[:-1])          # fewest visits first, as lc0 prints them
+    assert sum(visits[:-1]) == visits[-1] - 1 == 59    # the last line is the root: 60 nodes
+    best = sink.lines[-1].split()[1]
+    assert moves[-1] == best
+
+
+def test_verbose_move_stats_is_off_by_default(uci):
+    proto, sink = uci
+    proto.handle("position startpos")
+    proto.handle("go nodes 20")
+    sink.wait_for("bestmove")
+    assert not any(" N: " in ln for ln in sink.lines)

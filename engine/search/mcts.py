@@ -557,7 +557,7 @@ class Search:
             proven = 1 if st == Tree.LOST else (-1 if st == Tree.WON else 0)
             out.append(MoveStat(int(t.move[edge]), n, int(t.vl[edge]), float(t.prior[edge]), float(q[i]),
                                 float(t.d[edge]) / n if n else 0.0, float(u[i]), proven))
-        out.sort(key=lambda m: (m.visits, m.prior))
+        out.sort(key=lambda m: (m.visits, m.q, m.prior))  # best_move's order, reversed
         return out
 
     def lines(self, k: int = 1) -> list[Line]:
