@@ -28,7 +28,7 @@ from .search.params import SEARCH_PARAMS, SearchParams
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
                               SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
 from .search.tree import Tree
-from .timeman import Budget, Clock, allocate, movetime_budget
+from .timeman import MOVES_LEFT_MIDPOINT, Budget, Clock, allocate, estimated_moves_left, movetime_budget
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,9 @@ class Engine:
             return movetime_budget(limits.movetime_ms, overhead)
         if limits.time_ms is not None or limits.byoyomi_ms > 0:
             clock = Clock(limits.time_ms or 0.0, limits.inc_ms, limits.moves_to_go, limits.byoyomi_ms)
-            return allocate(clock, overhead_ms=overhead)
+            mid = MOVES_LEFT_MIDPOINT.get(self.game)
+            return allocate(clock, overhead_ms=overhead,
+                            moves_left=estimated_moves_left(state.ply, mid) if mid else None)
         return None
 
     def _time_chain(self, limits: Limits, state: GameState, offset: float) -> tuple[list[Stopper], float]:

@@ -41,3 +41,20 @@ def test_movetime_is_exact_less_overhead():
     b = movetime_budget(1_000, 100)
     assert b.soft_ms == b.hard_ms == 900
     assert movetime_budget(50, 100).soft_ms == 1
+
+
+def test_moves_left_curve_falls_then_levels_off():
+    from engine.timeman import estimated_moves_left
+    assert estimated_moves_left(0, 40.0) == 40.0
+    left = [estimated_moves_left(ply, 40.0) for ply in range(0, 400, 20)]
+    assert all(a > b for a, b in zip(left[:4], left[1:5]))  # the opening and middlegame count down
+    assert min(left) > 5.0                                 # a long game never plans on its last move
+
+
+def test_increments_still_to_come_are_planned_with():
+    no_inc = allocate(Clock(10_000, 0), overhead_ms=100, moves_left=40)
+    inc = allocate(Clock(10_000, 100), overhead_ms=100, moves_left=40)
+    # 10 s less the overhead over 40 moves, plus the 39 increments still to come spread over
+    # them, plus 3/4 of this move's own
+    assert abs(no_inc.soft_ms - 9_900 / 40) < 1e-6
+    assert abs(inc.soft_ms - (9_900 + 100 * 39) / 40 - 75) < 1e-6
