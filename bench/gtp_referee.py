@@ -28,11 +28,10 @@ from pathlib import Path
 
 from engine.games.go import BLACK, WHITE, GoState, parse_vertex, vertex
 
+from .match.errors import EngineFailure
+from .match.writers import sgf_text
+
 SCORER = "/usr/games/gnugo --mode gtp --chinese-rules"
-
-
-class EngineFailure(RuntimeError):
-    """The engine died, timed out or answered with an error."""
 
 
 class GtpClient:
@@ -56,16 +55,16 @@ class GtpClient:
             self.proc.stdin.write(cmd + "\n")  # type: ignore[union-attr]
             self.proc.stdin.flush()  # type: ignore[union-attr]
         except OSError as exc:
-            raise EngineFailure(f"{self.command}: cannot send {cmd!r}: {exc}") from None
+            raise EngineFailure("crash", f"{self.command}: cannot send {cmd!r}: {exc}") from None
         deadline = time.monotonic() + (timeout or self.timeout)
         reply: list[str] = []
         while True:
             try:
                 line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                raise EngineFailure(f"{self.command}: no reply to {cmd!r} in time") from None
+                raise EngineFailure("time", f"{self.command}: no reply to {cmd!r} in time") from None
             if line is None:
-                raise EngineFailure(f"{self.command}: exited while answering {cmd!r}")
+                raise EngineFailure("crash", f"{self.command}: exited while answering {cmd!r}")
             if not reply and not line.strip():
                 continue
             if reply and not line.strip():
@@ -74,7 +73,7 @@ class GtpClient:
         head = reply[0]
         text = "\n".join([head[1:].lstrip("0123456789").strip(), *reply[1:]]).strip()
         if head.startswith("?"):
-            raise EngineFailure(f"{self.command}: {cmd!r} failed: {text}")
+            raise EngineFailure("protocol", f"{self.command}: {cmd!r} failed: {text}")
         return text
 
     def close(self) -> None:
@@ -99,19 +98,6 @@ class Game:
     reason: str = ""
     winner: str = ""  # "a", "b" or "" (jigo / no result)
     seconds: dict[str, float] = field(default_factory=lambda: {"B": 0.0, "W": 0.0})
-
-
-def sgf(game: Game, size: int, komi: float) -> str:
-    """The game as SGF."""
-    def pt(v: str) -> str:
-        if v.lower() == "pass":
-            return ""
-        p = parse_vertex(v, size)
-        return chr(97 + p % size) + chr(97 + size - 1 - p // size)
-
-    body = "".join(f";{'BW'[i % 2]}[{pt(m)}]" for i, m in enumerate(game.moves))
-    return (f"(;GM[1]FF[4]CA[UTF-8]AP[tabula-referee]SZ[{size}]KM[{komi:g}]RU[Chinese]"
-            f"PB[{game.black}]PW[{game.white}]RE[{game.result}]{body})\n")
 
 
 def play_game(black: GtpClient, white: GtpClient, scorer: GtpClient | None, size: int, komi: float,
@@ -211,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
             games.append(game)
             if a.sgf_dir:
                 a.sgf_dir.mkdir(parents=True, exist_ok=True)
-                (a.sgf_dir / f"game{g + 1:03d}.sgf").write_text(sgf(game, a.size, a.komi), encoding="utf-8")
+                (a.sgf_dir / f"game{g + 1:03d}.sgf").write_text(sgf_text(game, a.size, a.komi), encoding="utf-8")
             print(f"game {g + 1}: B {game.black} vs W {game.white}: {game.result} "
                   f"({len(game.moves)} moves; {game.reason})", flush=True)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -210,7 +211,7 @@ def nets_import_katago(model: str, output: str | None) -> None:
     click.echo("\n".join(summary.lines()))
 
 
-# -- bench and match (bench/nps.py, bench/match.py) ---------------------------------------------
+# -- bench and match (bench/nps.py, bench/match/) -----------------------------------------------
 def _progress_bar(done: int, total: int, label: str) -> None:
     """A one-line progress bar on stderr."""
     width = 30
@@ -354,13 +355,7 @@ def bench(game: str, net: str | None, backend: str, backend_options: str, batche
 @click.option("--engine-stderr", is_flag=True, help="Let the engines write to stderr (default: discarded).")
 @click.option("-q", "--quiet", is_flag=True, help="No per-game lines on stderr.")
 @verbose_option
-def match(game: str, engines: tuple[str, ...], games: int, openings: str | None, opening_plies: int | None,
-          opening_order: str, seed: int | None, tc: str | None, byoyomi: float, nodes: int | None,
-          movetime: float | None, depth: int | None, concurrency: int, resign_moves: int, resign_score: int,
-          draw_moves: int, draw_score: int, draw_movenumber: int, max_moves: int | None, sprt: str | None,
-          out: str | None, size: int, komi: float, scorer: str | None, margin: float, move_timeout: float,
-          start_timeout: float, event: str, as_json: bool, engine_stderr: bool, quiet: bool,
-          verbose: bool) -> None:
+def match(as_json: bool, quiet: bool, verbose: bool, **options: Any) -> None:
     """Play two engines against each other; report Elo, LOS and (with --sprt) the SPRT.
 
     Every opening is played twice, once with each colour. A crash, a move over the clock or
@@ -368,36 +363,13 @@ def match(game: str, engines: tuple[str, ...], games: int, openings: str | None,
     """
     import json
 
-    from bench.elo import SprtBounds
-    from bench.match import (Adjudication, EngineSpec, Limits, MatchConfig, MatchError, TimeControl,
-                             load_openings, run_match)
+    from bench.match import MatchError, match_config, run_match
 
     _logging(verbose)
     if not verbose:
         logging.getLogger("chess.engine").setLevel(logging.ERROR)  # engines' stray "info string" lines
     try:
-        specs = [EngineSpec.parse(e) for e in engines]
-        if len(specs) != 2:
-            raise MatchError(f"give exactly two --engine specs, not {len(specs)}")
-        limits = Limits(TimeControl.parse(tc, byoyomi), nodes, movetime, depth)
-        if not any(s.tc or s.nodes or s.movetime or s.depth for s in specs) and limits == Limits() \
-                and game != "go":
-            raise MatchError("give a limit: --tc, --byoyomi, --nodes, --st or --depth (or per engine)")
-        ops = load_openings(openings, game, opening_plies) if openings and game != "go" else None
-        if openings and game == "go":
-            raise MatchError("go matches start from the empty board; --openings is for chess and shogi")
-        if max_moves is None:
-            max_moves = {"shogi": 512, "go": 0}.get(game, 0)
-        cfg = MatchConfig(
-            game=game, engines=(specs[0], specs[1]), games=games, opening_order=opening_order, seed=seed,
-            limits=limits, concurrency=concurrency,
-            adjudication=Adjudication(resign_moves, resign_score, draw_movenumber, draw_moves, draw_score,
-                                      max_moves),
-            sprt=SprtBounds.parse(sprt) if sprt else None, out=out, margin=margin, move_timeout=move_timeout,
-            start_timeout=start_timeout, event=event, engine_stderr=engine_stderr, go_size=size, go_komi=komi,
-            go_scorer=scorer)
-        if ops:
-            cfg.openings = ops
+        cfg = match_config(**options)
     except (MatchError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
