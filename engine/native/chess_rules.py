@@ -45,6 +45,7 @@ P_HASH = 13       #: Zobrist hash of the position (see :func:`compute_hash`)
 P_960 = 14        #: 1 if castling moves are written king-takes-rook (Chess960 mode)
 P_PLY = 15        #: moves on the undo stack
 P_CAP = 16        #: undo-stack capacity in moves
+P_EXTRA = 17      #: words 17-23: not used by the rules (cleared on setup); lc0_encoder keeps its root facts in 17-18
 P_BOARD = 24      #: words 24-87: mailbox, 0 empty else type | colour << 3
 P_STACK = 88      #: undo entries of UNDO words each
 SAVED = 14        #: words 0..13 are saved per move (the hash history lives there too)
