@@ -61,9 +61,14 @@ class GameState(ABC):
     def terminal(self) -> float | None:
         """The game result for the side to move if the game is over here, else ``None``.
 
-        Draws by repetition count once the current position already occurred
-        earlier (in the game or inside the search tree), as lc0's two-fold rule.
+        Draws by repetition as lc0's two-fold rule: a position that occurred twice before
+        anywhere, or once before at or after the search root (see :meth:`set_search_root`).
         """
+
+    def set_search_root(self) -> None:
+        """Mark the current position as the search's root: from here on, one earlier
+        occurrence of a position inside the tree is enough for a repetition draw, while an
+        occurrence before the root (game history) is not. Games without the rule ignore it."""
 
     @abstractmethod
     def key(self) -> int:

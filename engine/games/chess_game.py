@@ -116,6 +116,11 @@ class ChessState(GameState):
         self.ep_flags: list[int] = [_lc0_fen_ep_flag(self.board)]
         self._poskeys: list[tuple] = [self._poskey(self.snapshots[0], self.ep_flags[0])]
         self.repetitions: list[int] = [0]
+        #: ply of the position's previous occurrence (-1: none), for the two-fold rule in the tree
+        self.repeated_at: list[int] = [-1]
+        #: the search root's ply: a single repetition counts as a draw only if the earlier
+        #: occurrence is at or after it (lc0's TwoFoldDraws); 0 = the whole game
+        self.root_ply = 0
         self._moves: list[int] | None = None
 
     # -- positions and hashing -------------------------------------------------------
@@ -124,17 +129,20 @@ class ChessState(GameState):
         hashed key would take a piece on f8/g8/h8 for the same piece on a1/b1/c1."""
         return (snap, self.board.turn, self.board.castling_rights, ep_flag)
 
-    def _repetition_count(self) -> int:
-        """lc0's rule: look back 4, 6, … plies, not past the last irreversible move."""
+    def _repetition(self) -> tuple[int, int]:
+        """lc0's rule: look back 4, 6, … plies, not past the last irreversible move.
+
+        Returns the number of earlier occurrences and the ply of the latest one (-1 if none).
+        """
         keys, reps = self._poskeys, self.repetitions
         cur = len(keys) - 1
         limit = self.board.halfmove_clock
         i = 4
         while i <= limit and cur - i >= 0:
             if keys[cur - i] == keys[cur]:
-                return reps[cur - i] + 1
+                return reps[cur - i] + 1, cur - i
             i += 2
-        return 0
+        return 0, -1
 
     # -- GameState --------------------------------------------------------------------
     @property
@@ -158,7 +166,9 @@ class ChessState(GameState):
         self.snapshots.append(snap)
         self.ep_flags.append(ep)
         self._poskeys.append(self._poskey(snap, ep))
-        self.repetitions.append(self._repetition_count())
+        count, at = self._repetition()
+        self.repetitions.append(count)
+        self.repeated_at.append(at)
         self._moves = None
 
     def pop(self) -> int:
@@ -167,6 +177,7 @@ class ChessState(GameState):
         self.ep_flags.pop()
         self._poskeys.pop()
         self.repetitions.pop()
+        self.repeated_at.pop()
         self._moves = None
         return move
 
@@ -178,17 +189,24 @@ class ChessState(GameState):
         new.ep_flags = list(self.ep_flags)
         new._poskeys = list(self._poskeys)
         new.repetitions = list(self.repetitions)
+        new.repeated_at = list(self.repeated_at)
+        new.root_ply = self.root_ply
         new._moves = None
         return new
 
     def terminal(self) -> float | None:
         if not self.legal_moves():
             return LOSS if self.board.is_check() else DRAW
-        if self.repetitions[-1] >= 1 or self.board.halfmove_clock >= 100:
+        reps = self.repetitions[-1]
+        if reps >= 2 or (reps == 1 and self.repeated_at[-1] >= self.root_ply) \
+                or self.board.halfmove_clock >= 100:
             return DRAW
         if self.board.is_insufficient_material():
             return DRAW
         return None
+
+    def set_search_root(self) -> None:
+        self.root_ply = self.ply
 
     def key(self) -> int:
         prev = self._poskeys[-2] if len(self._poskeys) > 1 else None

@@ -128,6 +128,7 @@ class Search:
                  params: SearchParams, *, root_moves: Sequence[int] | None = None,
                  abort: threading.Event | None = None) -> None:
         self.state = state
+        state.set_search_root()
         self.tree = tree
         self.ev = evaluator
         self.codec = evaluator.codec
