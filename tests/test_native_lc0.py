@@ -84,11 +84,15 @@ def play_and_compare(n_games: int, seed: int, max_plies: int, share_960: float,
     batch = np.full((3, 112, 8, 8), 7.0, np.float32)    # rows 0, 2 must stay untouched
     ref_to_native: dict[int, int] = {}
     native_to_ref: dict[int, int] = {}
+    roots = random.Random(seed + 1)  # where the search root moves (the two-fold rule), apart from the games
     for _ in range(n_games):
         state = _start(rng, share_960, share_fen)
         native = NativeChessState.from_state(state)
         played: list[int] = []
         for _ply in range(max_plies):
+            if roots.random() < 0.1:
+                state.set_search_root()
+                native.set_search_root()
             moves = list(state.legal_moves())
             where = state.fen()
             assert native.legal_moves() == moves, where
@@ -284,3 +288,31 @@ def test_state_grows_past_its_capacity_and_castles_960() -> None:
     while state.ply:
         assert native.pop() == state.pop()
     assert native.fen() == state.fen()
+
+
+def test_two_fold_rule_follows_the_search_root_as_chess_state() -> None:
+    """One repetition draws only when the earlier position is at or after the search root."""
+    fen = "5R2/8/7k/8/8/7K/8/8 w - - 0 1"
+    state, native = _pair(fen, ["f8f1"])
+    state.set_search_root()
+    native.set_search_root()
+    assert native.root_ply == 1
+    for uci in ("h6g7", "f1f8", "g7h6"):  # back to the FEN's position, first seen before the root
+        code = state.parse_move(uci)
+        state.push(code)
+        native.push(code)
+    assert state.terminal() is None and native.terminal() is None
+    for uci in ("f8f1", "h6g7", "f1f8", "g7h6"):  # a third time: a draw wherever the others were
+        code = state.parse_move(uci)
+        state.push(code)
+        native.push(code)
+    assert state.terminal() == native.terminal() == 0.0
+    state, native = _pair(fen, ["f8f1"])
+    state.set_search_root()
+    native.set_search_root()
+    for uci in ("h6g7", "f1f8", "g7h6", "f8f1"):  # the root's own position again
+        code = state.parse_move(uci)
+        state.push(code)
+        native.push(code)
+    assert state.terminal() == native.terminal() == native.copy().terminal() == 0.0
+    assert NativeChessState.from_state(state).terminal() == 0.0  # from_state keeps the root

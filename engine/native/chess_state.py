@@ -31,19 +31,28 @@ from . import chess_rules as cr
 from . import lc0_encoder as lc0
 from .bitboards import U0
 
-__all__ = ["NativeChessState", "native_terminal", "native_key"]
+__all__ = ["NativeChessState", "native_terminal", "native_key", "P_SEARCH_ROOT"]
 
 _DEFAULT_CAPACITY = 256
 _NO_PREV = np.uint64(0x9E3779B97F4A7C15)
 
 
+#: word of the position array holding the search root's ply (ChessState.root_ply): a single
+#: repetition is a draw only when its earlier occurrence is at or after it (lc0's TwoFoldDraws)
+P_SEARCH_ROOT = cr.P_EXTRA + 2
+assert P_SEARCH_ROOT < cr.P_BOARD and P_SEARCH_ROOT not in (lc0.P_ROOT, lc0.P_ROOT_FIX)
+
+
 @njit(cache=True, nogil=True)
 def native_terminal(pos: np.ndarray, n_legal: int) -> int:
     """ChessState.terminal's verdict as a chess_rules code (ONGOING = 0), given the number of
-    legal moves; repetitions count the FEN's en-passant flag of the first position."""
+    legal moves; repetitions count the FEN's en-passant flag of the first position, and one
+    earlier occurrence draws only at or after the search root (``pos[P_SEARCH_ROOT]``), two
+    anywhere."""
     if n_legal == 0:
         return cr.CHECKMATE if cr.is_check(pos) else cr.STALEMATE
-    if lc0.repeated(pos, np.int64(pos[cr.P_PLY])):
+    at = lc0.repeat_at(pos, np.int64(pos[cr.P_PLY]))
+    if at >= 0 and (at >= np.int64(pos[P_SEARCH_ROOT]) or lc0.repeated(pos, at)):
         return cr.REPETITION
     if pos[cr.P_HALFMOVE] >= np.uint64(100):
         return cr.FIFTY_MOVES
@@ -95,6 +104,7 @@ class NativeChessState(GameState):
         root = state.board.root() if state.board.move_stack else state.board
         lc0.set_root(self.pos, root, startpos=state.from_startpos, ep_flag=state.ep_flags[0])
         self._ply = state.ply
+        self.pos[P_SEARCH_ROOT] = state.root_ply
         self._cap = int(self.pos[cr.P_CAP])
         self._buf = np.empty(cr.MAX_MOVES, np.int32)
         self._n = -1
@@ -177,6 +187,14 @@ class NativeChessState(GameState):
 
     def terminal(self) -> float | None:
         return _VERDICT[native_terminal(self.pos, self._count())]
+
+    def set_search_root(self) -> None:
+        self.pos[P_SEARCH_ROOT] = self._ply
+
+    @property
+    def root_ply(self) -> int:
+        """The search root's ply (see :meth:`set_search_root`; 0 = the whole game)."""
+        return int(self.pos[P_SEARCH_ROOT])
 
     def verdict(self) -> int:
         """The terminal verdict as a chess_rules code (ONGOING, CHECKMATE, … REPETITION)."""

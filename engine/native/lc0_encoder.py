@@ -44,7 +44,7 @@ from .chess_rules import (P_960, P_CASTLE, P_HALFMOVE, P_HASH, P_OCC, P_PIECES, 
                           P_STACK, P_TURN, UNDO, Z_EP)
 
 __all__ = ["P_ROOT", "P_ROOT_FIX", "set_root", "from_board", "encode", "repeated",
-           "policy_indices", "policy_indices_into", "rep_hash"]
+           "policy_indices", "policy_indices_into", "rep_hash", "repeat_at"]
 
 P_ROOT = cr.P_EXTRA          #: bit 0 start board, bits 1-4 FEN en-passant flag (file + 1)
 P_ROOT_FIX = cr.P_EXTRA + 1  #: hash correction of the first position (see module doc)
@@ -107,6 +107,21 @@ def repeated(pos: np.ndarray, k: int) -> bool:
             return True
         i += 2
     return False
+
+
+@njit(cache=True, nogil=True)
+def repeat_at(pos: np.ndarray, k: int) -> int:
+    """The index of the latest earlier occurrence of the game's k-th position (4, 6, … plies
+    back within its halfmove clock, as :func:`repeated`), or −1 (ChessState's ``repeated_at``)."""
+    ply = np.int64(pos[P_PLY])
+    h = rep_hash(pos, k)
+    limit = np.int64(pos[_base(k, ply) + P_HALFMOVE])
+    i = 4
+    while i <= limit and k - i >= 0:
+        if rep_hash(pos, k - i) == h:
+            return k - i
+        i += 2
+    return -1
 
 
 # -- planes -------------------------------------------------------------------------------
