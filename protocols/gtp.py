@@ -81,6 +81,7 @@ from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
                              parse_vertex, vertex)
+from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
 from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
 from engine.search.params import with_default
@@ -277,123 +278,6 @@ def free_handicap(size: int, count: int) -> list[int]:
 
         pts.append(max(free, key=spread))
     return pts
-
-
-# -- SGF ---------------------------------------------------------------------------------------
-
-
-def parse_sgf_main_line(text: str) -> list[dict[str, list[str]]]:
-    """The nodes of the first game's main line (first variation everywhere), as property dicts.
-
-    >>> parse_sgf_main_line("(;SZ[9]KM[7];B[ee](;W[cc])(;W[gg]))")
-    [{'SZ': ['9'], 'KM': ['7']}, {'B': ['ee']}, {'W': ['cc']}]
-    """
-    i = text.find("(")
-    if i < 0:
-        raise ValueError("not an SGF file: no '(' found")
-    nodes: list[dict[str, list[str]]] = []
-    n = len(text)
-    # stack of "is this game tree on the main line" / "has it seen its first child yet"
-    stack: list[list[bool]] = []
-    main = True
-    while i < n:
-        ch = text[i]
-        if ch == "(":
-            if stack:
-                parent = stack[-1]
-                take = parent[0] and not parent[1]
-                parent[1] = True
-            else:
-                take = main
-                main = False  # only the first game of a collection
-            stack.append([take, False])
-            i += 1
-        elif ch == ")":
-            if not stack:
-                raise ValueError("SGF: unbalanced ')'")
-            stack.pop()
-            i += 1
-            if not stack:
-                break
-        elif ch == ";":
-            if not stack:
-                raise ValueError("SGF: node outside a game tree")
-            i += 1
-            props: dict[str, list[str]] = {}
-            while True:
-                while i < n and text[i].isspace():
-                    i += 1
-                j = i
-                while i < n and text[i].isalpha():
-                    i += 1
-                if j == i:
-                    break
-                ident = "".join(c for c in text[j:i] if c.isupper())
-                values = []
-                while True:
-                    while i < n and text[i].isspace():
-                        i += 1
-                    if i >= n or text[i] != "[":
-                        break
-                    i += 1
-                    buf = []
-                    while i < n and text[i] != "]":
-                        if text[i] == "\\" and i + 1 < n:
-                            i += 1
-                        buf.append(text[i])
-                        i += 1
-                    if i >= n:
-                        raise ValueError("SGF: unterminated property value")
-                    i += 1
-                    values.append("".join(buf))
-                if not values:
-                    raise ValueError(f"SGF: property {ident or text[j:i]!r} without a value")
-                props.setdefault(ident, []).extend(values)
-            if stack[-1][0] and not stack[-1][1]:
-                nodes.append(props)
-        elif ch.isspace():
-            i += 1
-        else:
-            raise ValueError(f"SGF: unexpected {ch!r} at offset {i}")
-    if stack:
-        raise ValueError("SGF: unbalanced '('")
-    return nodes
-
-
-def sgf_point(value: str, size: int) -> int:
-    """An SGF point (``dd``; row ``a`` at the top) as a move code; ``""``/``tt`` is pass."""
-    v = value.strip().lower()
-    if v == "" or (v == "tt" and size <= 19):
-        return size * size
-    if len(v) != 2 or not all("a" <= ch <= "z" for ch in v):
-        raise ValueError(f"SGF: bad point {value!r}")
-    col, row_from_top = ord(v[0]) - 97, ord(v[1]) - 97
-    if col >= size or row_from_top >= size:
-        raise ValueError(f"SGF: point {value!r} is off the {size}x{size} board")
-    return (size - 1 - row_from_top) * size + col
-
-
-def sgf_coord(move: int, size: int) -> str:
-    """A move code as an SGF point (pass is empty)."""
-    if move == size * size:
-        return ""
-    row, col = divmod(move, size)
-    return chr(97 + col) + chr(97 + size - 1 - row)
-
-
-def _sgf_points(values: Sequence[str], size: int) -> list[int]:
-    """Points of AB/AW values, with ``aa:cc`` rectangles expanded."""
-    out: list[int] = []
-    for v in values:
-        if ":" in v:
-            a, b = v.split(":", 1)
-            pa, pb = sgf_point(a, size), sgf_point(b, size)
-            (ra, ca), (rb, cb) = divmod(pa, size), divmod(pb, size)
-            out += [r * size + c for r in range(min(ra, rb), max(ra, rb) + 1)
-                    for c in range(min(ca, cb), max(ca, cb) + 1)]
-        else:
-            out.append(sgf_point(v, size))
-    return out
 
 
 # -- clocks ------------------------------------------------------------------------------------
@@ -1233,60 +1117,32 @@ class GtpProtocol:
             raise GtpError(f"cannot load file: {exc.strerror or exc}") from None
         limit = _parse_int(args[1], "move number") if len(args) == 2 else None
         try:
-            nodes = parse_sgf_main_line(text)
+            game = SgfGame.parse(text)
         except ValueError as exc:
             raise GtpError(f"cannot load file: {exc}") from None
-        if not nodes:
-            raise GtpError("cannot load file: no game")
-        root = nodes[0]
-        size_text = root.get("SZ", ["19"])[0].split(":")[0]
-        size = _parse_int(size_text, "SZ")
+        size = game.board_size()
         path = self._check_size(size)
-        komi = _parse_float(root["KM"][0], "KM") if "KM" in root and root["KM"][0].strip() else self.komi
+        komi = game.komi(self.komi)
         try:
-            black = _sgf_points(root.get("AB", []), size)
-            white = _sgf_points(root.get("AW", []), size)
-            moves: list[tuple[int, int]] = []
-            for k, node in enumerate(nodes):
-                if k > 0 and any(key in node for key in ("AB", "AW", "AE")):
-                    raise ValueError("set-up stones after the first node are not supported")
-                for key, colour in (("B", BLACK), ("W", WHITE)):
-                    if key in node:
-                        moves.append((colour, sgf_point(node[key][0], size)))
-            first = moves[0][0] if moves else (WHITE if black and not white else BLACK)
-            if "PL" in root:
-                first = _parse_colour(root["PL"][0])
-            handicap = int(root["HA"][0]) if "HA" in root and root["HA"][0].strip().isdigit() else 0
-            state = GoState(size, komi, black=black, white=white, to_move=first)
-            count = len(moves) if limit is None else max(0, min(len(moves), limit - 1))
-            for colour, move in moves[:count]:
-                state.play_color(colour, move)
+            loaded = game.load(size, komi, limit)
+        except SgfPropertyError:
+            raise
         except (ValueError, IllegalMoveError, InvalidPositionError) as exc:
             raise GtpError(f"cannot load file: {_first_line(exc)}") from None
         if not self.net:
             self.engine.default_net = path
         self.komi = komi
-        self._new_game(size, black, white, first, handicap)
-        self.state = state
+        self._new_game(size, loaded.black, loaded.white, loaded.to_move, loaded.handicap)
+        self.state = loaded.state
         return ""
 
     def to_sgf(self) -> str:
         """The game so far as SGF (set-up stones, komi, moves)."""
         from engine import __version__
 
-        n = self.size
         black, white, to_move, handicap = self._setup
-        head = f"(;GM[1]FF[4]CA[UTF-8]AP[{ENGINE_NAME}:{__version__}]SZ[{n}]KM[{self.komi:g}]RU[Chinese]"
-        if handicap:
-            head += f"HA[{handicap}]"
-        if black:
-            head += "AB" + "".join(f"[{sgf_coord(p, n)}]" for p in black)
-        if white:
-            head += "AW" + "".join(f"[{sgf_coord(p, n)}]" for p in white)
-        if (black or white) and to_move == WHITE:
-            head += "PL[W]"
-        body = "".join(f";{'BW'[c]}[{sgf_coord(m, n)}]" for c, m in self.state.move_history())
-        return head + body + ")"
+        return write_sgf(self.size, self.komi, self.state.move_history(), app=f"{ENGINE_NAME}:{__version__}",
+                         handicap=handicap, black=black, white=white, to_move=to_move)
 
     def cmd_printsgf(self, args: list[str]) -> str:
         sgf = self.to_sgf()
@@ -1389,5 +1245,5 @@ def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, *
 
 
 __all__ = ["GtpProtocol", "GtpError", "GtpClock", "GTP_PARAMS", "run_gtp", "estimate_ownership",
-           "dead_stones", "score_without", "parse_sgf_main_line", "sgf_point", "sgf_coord", "is_eye",
+           "dead_stones", "score_without", "is_eye",
            "free_handicap", "winrate_lcb"]

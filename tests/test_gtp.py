@@ -16,8 +16,8 @@ from engine.controller import Engine
 from engine.games.go import GoState, handicap_points, parse_vertex, vertex
 from netfactory import make_net
 from protocols.common import Writer
-from protocols.gtp import (GTP_PARAMS, GtpClock, GtpProtocol, free_handicap, is_eye, parse_sgf_main_line,
-                           sgf_coord, sgf_point)
+from engine.go.sgf import parse_sgf_main_line, sgf_coord, sgf_point
+from protocols.gtp import GTP_PARAMS, GtpClock, GtpProtocol, free_handicap, is_eye
 
 pytest.importorskip("onnx")
 
@@ -636,15 +636,6 @@ def test_genmove_respects_the_clock(gtp):
 
 
 # -- SGF ---------------------------------------------------------------------------------------------------
-
-
-def test_sgf_main_line_and_points():
-    nodes = parse_sgf_main_line("(;SZ[9]C[a \\] b];B[ee];W[](;B[cc];W[dd])(;B[gg]))(;SZ[19])")
-    assert nodes == [{"SZ": ["9"], "C": ["a ] b"]}, {"B": ["ee"]}, {"W": [""]}, {"B": ["cc"]}, {"W": ["dd"]}]
-    assert sgf_point("aa", 9) == parse_vertex("A9", 9) and sgf_point("ai", 9) == parse_vertex("A1", 9)
-    assert sgf_point("tt", 19) == 361 and sgf_coord(parse_vertex("D4", 19), 19) == "dp"
-    with pytest.raises(ValueError):
-        parse_sgf_main_line("(;B[aa]")
 
 
 def test_printsgf_loadsgf_round_trip(gtp, tmp_path):

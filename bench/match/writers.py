@@ -103,15 +103,11 @@ def sfen_line(rec: GameRecord) -> str:
 
 
 def sgf_text(game: Game, size: int, komi: float) -> str:
-    """A go game as the GTP referee recorded it, as SGF."""
+    """A go game as the GTP referee recorded it, as SGF (:func:`engine.go.sgf.write_sgf`)."""
     from engine.games.go import parse_vertex
+    from engine.go.sgf import write_sgf
 
-    def pt(v: str) -> str:
-        if v.lower() == "pass":
-            return ""
-        p = parse_vertex(v, size)
-        return chr(97 + p % size) + chr(97 + size - 1 - p // size)
-
-    body = "".join(f";{'BW'[i % 2]}[{pt(m)}]" for i, m in enumerate(game.moves))
-    return (f"(;GM[1]FF[4]CA[UTF-8]AP[tabula-referee]SZ[{size}]KM[{komi:g}]RU[Chinese]"
-            f"PB[{game.black}]PW[{game.white}]RE[{game.result}]{body})\n")
+    moves = [(i % 2, size * size if m.lower() == "pass" else parse_vertex(m, size))
+             for i, m in enumerate(game.moves)]
+    return write_sgf(size, komi, moves, app="tabula-referee", players=(game.black, game.white),
+                     result=game.result) + "\n"
