@@ -68,7 +68,6 @@ from __future__ import annotations
 import logging
 import math
 import queue
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -81,6 +80,8 @@ from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
                              parse_vertex, vertex)
+from engine.go.eyes import useful_moves
+from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, estimate_ownership, score_without
 from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
 from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
@@ -108,10 +109,6 @@ GTP_PARAMS: tuple[Param, ...] = (
 
 #: seconds per move when neither Visits, MoveTime nor a clock bounds it
 UNBOUNDED_MOVE_S = 5.0
-#: dead-stone estimate: playouts and time cap
-PLAYOUTS = 64
-PLAYOUT_SECONDS = 2.0
-DEAD_BELOW = -0.2
 PASS_VETO_VALUE = 0.25  # no pass when the net rates the position after it above this for the opponent
 
 
@@ -125,125 +122,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 # -- board heuristics (net-free) ---------------------------------------------------------------
-
-_GEOM: dict[int, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]] = {}
-
-
-def _geometry(n: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
-    """Orthogonal and diagonal neighbours of every point of an n×n board (cached)."""
-    g = _GEOM.get(n)
-    if g is None:
-        orth, diag = [], []
-        for p in range(n * n):
-            r, c = divmod(p, n)
-            orth.append(tuple((r + dr) * n + c + dc for dr, dc in ((-1, 0), (0, -1), (0, 1), (1, 0))
-                              if 0 <= r + dr < n and 0 <= c + dc < n))
-            diag.append(tuple((r + dr) * n + c + dc for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))
-                              if 0 <= r + dr < n and 0 <= c + dc < n))
-        g = _GEOM[n] = (tuple(orth), tuple(diag))
-    return g
-
-
-def is_eye(board: Sequence[int], p: int, stone: int, n: int) -> bool:
-    """Whether empty point ``p`` is a true-looking eye of ``stone`` (1 black, 2 white).
-
-    Every orthogonal neighbour is ``stone``; of the diagonals at most one (none on
-    the edge) is the opponent's.
-
-    >>> b = [0] * 81; b[1] = b[9] = 1
-    >>> is_eye(b, 0, 1, 9), is_eye(b, 0, 2, 9)
-    (True, False)
-    """
-    orth, diag = _geometry(n)
-    if board[p]:
-        return False
-    for q in orth[p]:
-        if board[q] != stone:
-            return False
-    opp = 3 - stone
-    bad = sum(1 for q in diag[p] if board[q] == opp)
-    return bad == 0 if len(diag[p]) < 4 else bad <= 1
-
-
-def _one_point_eye(board: Sequence[int], p: int, stone: int, orth: Sequence[Sequence[int]]) -> bool:
-    for q in orth[p]:
-        if board[q] != stone:
-            return False
-    return True
-
-
-def estimate_ownership(state: GoState, playouts: int = PLAYOUTS, *, seconds: float = PLAYOUT_SECONDS,
-                       seed: int = 0) -> np.ndarray:
-    """Mean area ownership (+1 Black … −1 White, float [N*N]) over random playouts from ``state``.
-
-    A playout plays uniformly random legal moves that do not fill a one-point eye
-    of the mover, until both sides pass (or 3·N² moves), then scores by area.
-    Stops early after ``seconds`` (at least one playout is always played).
-    """
-    work = state.copy()
-    n, nn = work.size, work.nn
-    orth, _ = _geometry(n)
-    rng = random.Random(seed)
-    total = np.zeros(nn, np.float64)
-    done = 0
-    t0 = time.monotonic()
-    cap = 3 * nn
-    while done < playouts and (done == 0 or time.monotonic() - t0 < seconds):
-        pushed, passes = 0, 0
-        while passes < 2 and pushed < cap:
-            legal = work.legal_moves()
-            stone = work.turn + 1
-            board = work.board_list()
-            move = nn
-            k = len(legal) - 1  # the last entry is pass
-            tries = 0
-            while k > 0:
-                i = rng.randrange(k)
-                p = legal[i]
-                if not _one_point_eye(board, p, stone, orth):
-                    move = p
-                    break
-                tries += 1
-                if tries >= 8:  # mostly eyes left: scan the rest in order
-                    cands = [q for q in legal[:k] if not _one_point_eye(board, q, stone, orth)]
-                    if cands:
-                        move = cands[rng.randrange(len(cands))]
-                    break
-            passes = passes + 1 if move == nn else 0
-            work.push(move)
-            pushed += 1
-        total += work.area_ownership()
-        for _ in range(pushed):
-            work.pop()
-        done += 1
-    return total / done
-
-
-def dead_stones(state: GoState, ownership: np.ndarray | None = None) -> tuple[list[list[int]], list[list[int]]]:
-    """(dead groups, alive groups) of the board, each a sorted list of points, by :func:`estimate_ownership`."""
-    own = estimate_ownership(state) if ownership is None else ownership
-    board = state.board_list()
-    seen: set[int] = set()
-    dead, alive = [], []
-    for p, v in enumerate(board):
-        if not v or p in seen:
-            continue
-        group = state.group(p)
-        seen.update(group)
-        sign = 1.0 if v == 1 else -1.0
-        mean = sign * float(own[group].mean())
-        (dead if mean < DEAD_BELOW else alive).append(group)
-    return dead, alive
-
-
-def score_without(state: GoState, dead: Iterable[Sequence[int]]) -> float:
-    """Area score (Black − White − komi) after taking the ``dead`` groups off the board."""
-    removed = {p for g in dead for p in g}
-    board = state.board_list()
-    black = [p for p, v in enumerate(board) if v == 1 and p not in removed]
-    white = [p for p, v in enumerate(board) if v == 2 and p not in removed]
-    return GoState(state.size, state.komi, black=black, white=white).score()
-
 
 def score_text(score: float) -> str:
     """``B+3.5`` / ``W+0.5`` / ``0``, as ``final_score`` writes it."""
@@ -790,7 +668,7 @@ class GtpProtocol:
         nn = state.nn
         stone = state.turn + 1
         board = state.board_list()
-        useful = self._useful_moves(state)
+        useful = useful_moves(state)
         if not useful:
             return []
         if cleanup:
@@ -834,12 +712,6 @@ class GtpProtocol:
         ev.codec.encode(state, batch.inputs, 0)
         v, _ = ev.codec.decode_value(ev.run(batch, 1), 1)
         return float(v[0])
-
-    @staticmethod
-    def _useful_moves(state: GoState) -> list[int]:
-        """Legal moves other than pass that fill no one-point eye of the mover."""
-        board, stone = state.board_list(), state.turn + 1
-        return [m for m in state.legal_moves() if m != state.nn and not is_eye(board, m, stone, state.size)]
 
     def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:
         """Limits for ``colour``'s move, less ``spent_s`` already used on it."""
@@ -901,7 +773,7 @@ class GtpProtocol:
                 self._set_multipv(1 if on_info is None else 500)
                 best, report = self._search(limits, on_info)
                 if best == nn and report is not None and not cleanup and not self._wins_as_scored(state, aside):
-                    useful = self._useful_moves(state)  # search again without pass (and own eyes)
+                    useful = useful_moves(state)  # search again without pass (and own eyes)
                     if useful:
                         limits = self._move_limits(colour, time.monotonic() - t0)
                         limits.searchmoves = useful
@@ -1245,5 +1117,5 @@ def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, *
 
 
 __all__ = ["GtpProtocol", "GtpError", "GtpClock", "GTP_PARAMS", "run_gtp", "estimate_ownership",
-           "dead_stones", "score_without", "is_eye",
+           "dead_stones", "score_without",
            "free_handicap", "winrate_lcb"]

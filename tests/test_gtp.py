@@ -17,7 +17,7 @@ from engine.games.go import GoState, handicap_points, parse_vertex, vertex
 from netfactory import make_net
 from protocols.common import Writer
 from engine.go.sgf import parse_sgf_main_line, sgf_coord, sgf_point
-from protocols.gtp import GTP_PARAMS, GtpClock, GtpProtocol, free_handicap, is_eye
+from protocols.gtp import GTP_PARAMS, GtpClock, GtpProtocol, free_handicap
 
 pytest.importorskip("onnx")
 
@@ -463,18 +463,6 @@ def test_resign_threshold(nets):
         assert g.ok("genmove b") != "resign"
     finally:
         g.close()
-
-
-def test_is_eye():
-    n = 9
-    b = [0] * 81
-    for v in ("B1", "A2", "C2", "B3", "C1", "A3"):
-        b[parse_vertex(v, n)] = 1
-    assert is_eye(b, parse_vertex("B2", n), 1, n)
-    b[parse_vertex("C3", n)] = 2  # one bad diagonal in the middle is fine
-    assert is_eye(b, parse_vertex("B2", n), 1, n)
-    b[parse_vertex("A1", n)] = 2
-    assert not is_eye(b, parse_vertex("B2", n), 1, n)
 
 
 # -- analysis -------------------------------------------------------------------------------------------
