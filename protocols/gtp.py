@@ -70,7 +70,7 @@ import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -80,13 +80,13 @@ from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
                              parse_vertex, vertex)
+from engine.go.clock import GoClock
 from engine.go.eyes import useful_moves
 from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, estimate_ownership, score_without
 from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
 from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
 from engine.search.params import with_default
-from engine.timeman import Clock, allocate
 
 from .common import RESIGN_THRESHOLD, Writer
 
@@ -107,8 +107,6 @@ GTP_PARAMS: tuple[Param, ...] = (
     find_param(ENGINE_PARAMS, "Move Overhead").with_default(300, "GTP: 300, for GUI and server lag."),
 )
 
-#: seconds per move when neither Visits, MoveTime nor a clock bounds it
-UNBOUNDED_MOVE_S = 5.0
 PASS_VETO_VALUE = 0.25  # no pass when the net rates the position after it above this for the opponent
 
 
@@ -156,95 +154,6 @@ def free_handicap(size: int, count: int) -> list[int]:
 
         pts.append(max(free, key=spread))
     return pts
-
-
-# -- clocks ------------------------------------------------------------------------------------
-
-
-@dataclass
-class GtpClock:
-    """Time settings and what is left per colour (seconds; ``stones`` 0 = main time).
-
-    ``kind``: ``none``, ``absolute``, ``canadian`` (``byo_stones`` moves per
-    ``byo_s`` period) or ``byoyomi`` (``periods`` periods of ``byo_s``; in byo-yomi
-    ``stones`` counts the periods left, as KGS's ``time_left`` does).
-    """
-
-    kind: str = "none"
-    main_s: float = 0.0
-    byo_s: float = 0.0
-    byo_stones: int = 0
-    periods: int = 0
-    left: dict[int, list[float]] = field(default_factory=dict)
-
-    def reset(self, kind: str, main_s: float = 0.0, byo_s: float = 0.0, byo_stones: int = 0,
-              periods: int = 0) -> None:
-        self.kind, self.main_s, self.byo_s = kind, main_s, byo_s
-        self.byo_stones, self.periods = byo_stones, periods
-        self.left = {c: [main_s, 0] for c in (BLACK, WHITE)}
-        if kind != "none" and main_s <= 0:
-            self._enter_byo(BLACK)
-            self._enter_byo(WHITE)
-
-    def _enter_byo(self, colour: int) -> None:
-        if self.kind == "canadian":
-            self.left[colour] = [self.byo_s, self.byo_stones]
-        elif self.kind == "byoyomi":
-            self.left[colour] = [self.byo_s, self.periods]
-        else:
-            self.left[colour] = [0.0, 0]
-
-    def set_left(self, colour: int, seconds: float, stones: int) -> None:
-        """``time_left``: what the controller says is left."""
-        self.left[colour] = [max(0.0, seconds), max(0, stones)]
-
-    def limits(self, colour: int, overhead_ms: float) -> Limits:
-        """Clock fields of :class:`Limits` for ``colour``'s next move."""
-        lim = Limits()
-        if self.kind == "none":
-            return lim
-        t, stones = self.left.get(colour, [self.main_s, 0])
-        if self.kind == "absolute":
-            lim.time_ms = t * 1000.0
-        elif self.kind == "canadian":
-            if stones > 0:
-                lim.time_ms, lim.moves_to_go = t * 1000.0, int(stones)
-            else:  # main time; the byo-yomi after it is a safety net, not a plan
-                lim.time_ms = t * 1000.0
-                if self.byo_stones > 0:
-                    lim.inc_ms = 0.5 * self.byo_s * 1000.0 / self.byo_stones
-        elif self.kind == "byoyomi":
-            if stones > 0:
-                lim.time_ms, lim.byoyomi_ms = 0.0, min(t if t > 0 else self.byo_s, self.byo_s) * 1000.0
-            else:
-                lim.time_ms, lim.byoyomi_ms = t * 1000.0, self.byo_s * 1000.0
-        if lim.time_ms is not None and lim.time_ms <= 0 and lim.byoyomi_ms <= 0:
-            lim.time_ms = 1.0
-        return lim
-
-    def spend(self, colour: int, seconds: float) -> None:
-        """Run ``colour``'s clock down by ``seconds`` (until the next ``time_left``)."""
-        if self.kind == "none":
-            return
-        t, stones = self.left.get(colour, [self.main_s, 0])
-        if stones == 0:
-            t -= seconds
-            if t > 0 or self.kind == "absolute":
-                self.left[colour] = [max(0.0, t), 0]
-                return
-            over = -t
-            self._enter_byo(colour)
-            t, stones = self.left[colour]
-            seconds = over
-        if self.kind == "canadian":
-            t -= seconds
-            stones -= 1
-            if stones <= 0:
-                t, stones = self.byo_s, self.byo_stones
-            self.left[colour] = [max(0.0, t), stones]
-        elif self.kind == "byoyomi":
-            lost = int(seconds // self.byo_s) if self.byo_s > 0 else 0
-            self.left[colour] = [self.byo_s, max(1, stones - lost)]
 
 
 # -- the protocol ------------------------------------------------------------------------------
@@ -322,7 +231,7 @@ class GtpProtocol:
             size = (self._net_board_size() if net else None) or 19
         self.size = size
         self.komi = komi
-        self.clock = GtpClock()
+        self.clock = GoClock()
         self._epoch = 0
         self._setup: tuple[list[int], list[int], int, int] = ([], [], BLACK, 0)  # black, white, to move, HA
         self.state = GoState(size, komi)
@@ -713,38 +622,18 @@ class GtpProtocol:
         v, _ = ev.codec.decode_value(ev.run(batch, 1), 1)
         return float(v[0])
 
+    def _time_options(self) -> dict[str, float]:
+        o = self.engine.options
+        return {"visits": int(o["Visits"]), "movetime_s": float(o["MoveTime"]),
+                "overhead_ms": float(o["Move Overhead"])}
+
     def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:
         """Limits for ``colour``'s move, less ``spent_s`` already used on it."""
-        overhead = float(self.engine.options["Move Overhead"])
-        lim = self.clock.limits(colour, overhead)
-        if self.clock.kind == "none":
-            movetime = float(self.engine.options["MoveTime"])
-            if movetime > 0:
-                lim.movetime_ms = max(1.0, movetime * 1000.0 - spent_s * 1000.0)
-        elif spent_s > 0:
-            if lim.time_ms is not None and lim.time_ms > 0:
-                lim.time_ms = max(1.0, lim.time_ms - spent_s * 1000.0)
-            elif lim.byoyomi_ms > 0:
-                lim.byoyomi_ms = max(1.0, lim.byoyomi_ms - spent_s * 1000.0)
-        visits = int(self.engine.options["Visits"])
-        if visits > 0:
-            lim.nodes = visits
-        elif not lim.timed:  # nothing would end the search: never leave the GUI waiting
-            lim.movetime_ms = max(1.0, UNBOUNDED_MOVE_S * 1000.0 - spent_s * 1000.0)
-        return lim
+        return self.clock.move_limits(colour, spent_s=spent_s, **self._time_options())
 
     def _aside_seconds(self, colour: int) -> float:
-        """Time the net-free playouts may take on this move: a quarter of its budget, at most 1 s."""
-        lim = self._move_limits(colour)
-        overhead = float(self.engine.options["Move Overhead"])
-        if lim.movetime_ms is not None:
-            budget = lim.movetime_ms
-        elif lim.time_ms is not None or lim.byoyomi_ms > 0:
-            clock = Clock(lim.time_ms or 0.0, lim.inc_ms, lim.moves_to_go, lim.byoyomi_ms)
-            budget = allocate(clock, overhead_ms=overhead).soft_ms
-        else:
-            return 1.0
-        return max(0.02, min(1.0, budget / 4000.0))
+        """Time the net-free playouts may take on this move."""
+        return self.clock.aside_seconds(colour, **self._time_options())
 
     def _genmove(self, args: list[str], *, cleanup: bool = False,
                  on_info: Callable[[Report], None] | None = None) -> str:
@@ -1030,35 +919,14 @@ class GtpProtocol:
     def cmd_time_settings(self, args: list[str]) -> str:
         if len(args) != 3:
             raise GtpError("usage: time_settings <main time> <byo-yomi time> <byo-yomi stones>")
-        main = _parse_float(args[0], "main time")
-        byo = _parse_float(args[1], "byo-yomi time")
-        stones = _parse_int(args[2], "byo-yomi stones")
-        if main < 0 or byo < 0 or stones < 0:
-            raise GtpError("time settings must not be negative")
-        if (byo > 0 and stones == 0) or (main == 0 and byo == 0):
-            self.clock.reset("none")  # GTP: byo-yomi time without stones means no time limit
-        elif byo == 0:
-            self.clock.reset("absolute", main)
-        else:
-            self.clock.reset("canadian", main, byo, stones)
+        self.clock.time_settings(_parse_float(args[0], "main time"), _parse_float(args[1], "byo-yomi time"),
+                                 _parse_int(args[2], "byo-yomi stones"))
         return ""
 
     def cmd_kgs_time_settings(self, args: list[str]) -> str:
         if not args:
             raise GtpError("usage: kgs-time_settings none|absolute|canadian|byoyomi …")
-        kind = args[0].lower()
-        nums = [_parse_float(a, "time") for a in args[1:]]
-        if kind == "none" and not nums:
-            self.clock.reset("none")
-        elif kind == "absolute" and len(nums) == 1:
-            self.clock.reset("absolute", nums[0])
-        elif kind == "canadian" and len(nums) == 3:
-            if nums[2] <= 0:
-                raise GtpError("canadian byo-yomi needs a positive number of stones")
-            self.clock.reset("canadian", nums[0], nums[1], int(nums[2]))
-        elif kind == "byoyomi" and len(nums) == 3:
-            self.clock.reset("byoyomi", nums[0], nums[1], periods=int(nums[2]))
-        else:
+        if not self.clock.kgs_time_settings(args[0].lower(), [_parse_float(a, "time") for a in args[1:]]):
             raise GtpError(f"invalid kgs-time_settings {' '.join(args)!r}")
         return ""
 
@@ -1116,6 +984,6 @@ def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, *
     GtpProtocol(engine, write, **kwargs).run(lines)
 
 
-__all__ = ["GtpProtocol", "GtpError", "GtpClock", "GTP_PARAMS", "run_gtp", "estimate_ownership",
+__all__ = ["GtpProtocol", "GtpError", "GTP_PARAMS", "run_gtp", "estimate_ownership",
            "dead_stones", "score_without",
            "free_handicap", "winrate_lcb"]

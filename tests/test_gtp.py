@@ -17,7 +17,7 @@ from engine.games.go import GoState, handicap_points, parse_vertex, vertex
 from netfactory import make_net
 from protocols.common import Writer
 from engine.go.sgf import parse_sgf_main_line, sgf_coord, sgf_point
-from protocols.gtp import GTP_PARAMS, GtpClock, GtpProtocol, free_handicap
+from protocols.gtp import GTP_PARAMS, GtpProtocol, free_handicap
 
 pytest.importorskip("onnx")
 
@@ -573,24 +573,6 @@ def test_genmove_analyze_framing(gtp):
 
 
 # -- time ------------------------------------------------------------------------------------------------
-
-
-def test_clock_canadian_and_byoyomi():
-    c = GtpClock()
-    c.reset("canadian", 60, 30, 5)
-    lim = c.limits(0, 300)
-    assert lim.time_ms == 60_000 and lim.moves_to_go is None
-    c.spend(0, 70)  # main time gone, 10 s into the first period, one stone played
-    assert c.left[0] == [20.0, 4]
-    lim = c.limits(0, 300)
-    assert lim.time_ms == 20_000 and lim.moves_to_go == 4
-    c.set_left(0, 12, 1)
-    assert c.limits(0, 300).moves_to_go == 1
-    c.reset("byoyomi", 0, 10, periods=3)
-    lim = c.limits(1, 300)
-    assert lim.time_ms == 0 and lim.byoyomi_ms == 10_000
-    c.reset("absolute", 5)
-    assert c.limits(0, 300).time_ms == 5000
 
 
 def test_time_settings_commands(gtp):
