@@ -78,11 +78,11 @@ import numpy as np
 
 from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
-from engine.games.go import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, handicap_points,
-                             parse_vertex, vertex)
+from engine.games.go import BLACK, WHITE, GoState, handicap_points, parse_vertex, vertex
 from engine.go.clock import GoClock
 from engine.go.eyes import useful_moves
-from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, estimate_ownership, score_without
+from engine.go.network import GoNetwork, NoNetwork
+from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, score_without
 from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
 from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
@@ -223,20 +223,16 @@ class GtpProtocol:
             engine.options.param(p.name)  # OptionError: build the Engine with extra_params=GTP_PARAMS
         self.engine = engine
         self.write = write or Writer()
-        self.net = net
-        self.net_for_size = net_for_size or (lambda n: None)
-        if net:
-            engine.set_option("WeightsFile", net)
+        self.network = GoNetwork(engine, net, net_for_size)
         if size is None:  # the net's size with --net, else 19
-            size = (self._net_board_size() if net else None) or 19
+            size = (self.network.board_size() if net else None) or 19
         self.size = size
         self.komi = komi
         self.clock = GoClock()
         self._epoch = 0
         self._setup: tuple[list[int], list[int], int, int] = ([], [], BLACK, 0)  # black, white, to move, HA
         self.state = GoState(size, komi)
-        if not net:
-            engine.default_net = self.net_for_size(size)
+        self.network.use(self.network.net_for_size(size))
         self._analysis: _Analysis | None = None
         self._last_report: Report | None = None
         self._quit = False
@@ -369,39 +365,12 @@ class GtpProtocol:
         return ""
 
     # -- board setup ----------------------------------------------------------------------------------
-    def _net_board_size(self) -> int | None:
-        """Board size of the configured net (loads it); None if it cannot be loaded."""
-        try:
-            self.engine.ensure_ready()
-        except Exception:
-            return None
-        ev = self.engine.evaluator
-        return ev.codec.board_size if ev is not None else None
-
     def _check_size(self, n: int) -> str | None:
-        """Find a net for an n×n board; returns the default net's path (None with --net).
-
-        Raises GtpError ``unacceptable size: …`` when there is none.
-        """
-        if not MIN_SIZE <= n <= MAX_SIZE:
-            raise GtpError(f"unacceptable size: board sizes {MIN_SIZE}..{MAX_SIZE}")
-        if self.net:
-            have = self._net_board_size()
-            codec = self.engine.evaluator.codec if self.engine.evaluator is not None else None
-            if codec is not None and codec.max_board_size is not None:  # one net for every size (KataGo)
-                if not codec.supports_size(n):
-                    raise GtpError(f"unacceptable size: {Path(self.net).name} plays boards up to "
-                                   f"{codec.max_board_size}x{codec.max_board_size}")
-                return None
-            if have is not None and have != n:
-                raise GtpError(f"unacceptable size: no network for board size {n} "
-                               f"({Path(self.net).name} is a {have}x{have} net)")
-            return None
-        path = self.net_for_size(n)
-        if path is None:
-            raise GtpError(f"unacceptable size: no network for board size {n} "
-                           f"(no bundled go{n} net; start with --net PATH)")
-        return path
+        """The default net for an n×n board (None with --net); ``? unacceptable size: …`` when there is none."""
+        try:
+            return self.network.check_size(n)
+        except NoNetwork as exc:
+            raise GtpError(str(exc)) from None
 
     def _new_game(self, size: int, black: Sequence[int] = (), white: Sequence[int] = (),
                   to_move: int = BLACK, handicap: int = 0) -> None:
@@ -414,9 +383,7 @@ class GtpProtocol:
         if len(args) != 1:
             raise GtpError("usage: boardsize <size>")
         n = _parse_int(args[0], "board size")
-        path = self._check_size(n)
-        if not self.net:
-            self.engine.default_net = path
+        self.network.use(self._check_size(n))
         self._new_game(n)
         return ""
 
@@ -505,26 +472,10 @@ class GtpProtocol:
     # -- searching ------------------------------------------------------------------------------------
     def _require_net(self) -> None:
         """Load the net for this board; GtpError with the reason if there is none or it is the wrong size."""
-        if not self.net:
-            path = self.net_for_size(self.size)
-            self.engine.default_net = path
-            if path is None:
-                raise GtpError(f"no network for board size {self.size} (no bundled go{self.size} net; "
-                               f"start with --net PATH)")
         try:
-            self.engine.ensure_ready()
-        except Exception as exc:
-            raise GtpError(f"network not loaded: {_first_line(exc)}") from None
-        ev = self.engine.evaluator
-        if ev is not None and ev.codec.max_board_size is not None:  # one net for every size (KataGo)
-            try:
-                ev.codec.set_board_size(self.size)
-            except ValueError as exc:
-                raise GtpError(str(exc)) from None
-        have = ev.codec.board_size if ev is not None else None
-        if have != self.size:
-            raise GtpError(f"no network for board size {self.size} "
-                           f"({Path(self.engine.net_path()).name} is a {have}x{have} net)")
+            self.network.prepare(self.size)
+        except NoNetwork as exc:
+            raise GtpError(str(exc)) from None
 
     def _position(self, colour: int | None = None) -> GoState:
         """Hand the position to the engine (``colour`` to move: out of turn for analysis)."""
@@ -606,21 +557,11 @@ class GtpProtocol:
             return False
         after = state.copy()
         after.push(state.nn)
-        v = self._net_value(after)
+        v = self.network.value(after)
         if v is not None and v > PASS_VETO_VALUE:
             return False
         dead, _ = dead_stones(state, self._ownership(state, seconds))
         return sign * score_without(state, dead) > 0
-
-    def _net_value(self, state: GoState) -> float | None:
-        """The net's own value of ``state`` for its side to move, in [−1, 1] (None without a net)."""
-        ev = self.engine.evaluator
-        if ev is None:
-            return None
-        batch = ev.new_batch(1)
-        ev.codec.encode(state, batch.inputs, 0)
-        v, _ = ev.codec.decode_value(ev.run(batch, 1), 1)
-        return float(v[0])
 
     def _time_options(self) -> dict[str, float]:
         o = self.engine.options
@@ -836,21 +777,8 @@ class GtpProtocol:
 
     # -- scoring --------------------------------------------------------------------------------------
     def _ownership(self, state: GoState | None = None, seconds: float = PLAYOUT_SECONDS) -> np.ndarray:
-        """Ownership of ``state`` (default: the current board), +1 Black … −1 White per point:
-        the net's ownership head when it has one (KataGo), else random playouts
-        (:func:`estimate_ownership`, for at most ``seconds``)."""
-        state = self.state if state is None else state
-        try:
-            self._require_net()  # also puts a KataGo net on this board size
-        except GtpError:
-            return estimate_ownership(state, seconds=seconds)
-        ev = self.engine.evaluator
-        if ev is None or not ev.codec.has_ownership:
-            return estimate_ownership(state, seconds=seconds)
-        batch = ev.new_batch(1)
-        ev.codec.encode(state, batch.inputs, 0)
-        own = ev.codec.decode_ownership(ev.run(batch, 1), 1)[0]
-        return own if state.turn == BLACK else -own
+        """Ownership of ``state`` (default: the current board), +1 Black … −1 White per point."""
+        return self.network.ownership(self.state if state is None else state, seconds)
 
     def cmd_final_score(self, args: list[str]) -> str:
         dead, _ = dead_stones(self.state, self._ownership())
@@ -890,8 +818,7 @@ class GtpProtocol:
             raise
         except (ValueError, IllegalMoveError, InvalidPositionError) as exc:
             raise GtpError(f"cannot load file: {_first_line(exc)}") from None
-        if not self.net:
-            self.engine.default_net = path
+        self.network.use(path)
         self.komi = komi
         self._new_game(size, loaded.black, loaded.white, loaded.to_move, loaded.handicap)
         self.state = loaded.state
@@ -984,6 +911,6 @@ def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, *
     GtpProtocol(engine, write, **kwargs).run(lines)
 
 
-__all__ = ["GtpProtocol", "GtpError", "GTP_PARAMS", "run_gtp", "estimate_ownership",
+__all__ = ["GtpProtocol", "GtpError", "GTP_PARAMS", "run_gtp",
            "dead_stones", "score_without",
            "free_handicap", "winrate_lcb"]
