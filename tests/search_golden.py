@@ -154,6 +154,22 @@ def reference_factory(ev: Any, state: Any, params: Any, cache_size: int, searchm
     return Search(state, tree, ev, cache, params, root_moves=searchmoves or None), tree, cache
 
 
+def native_factory(compiled: bool | None = None, budget: int = 64 << 20) -> Callable:
+    """A factory of the compiled search (engine.search.native); ``compiled=False`` runs chess
+    through the Python leaf path too."""
+    def make(ev: Any, state: Any, params: Any, cache_size: int, searchmoves, tree=None, cache=None):
+        from engine.search.native import NativeSearch, NativeTree, compiled_leaves
+        from engine.search.nncache import NativeEvalCache
+        if tree is None:
+            tree = NativeTree.for_game(state.game, ev.codec, budget)
+            if compiled is False and compiled_leaves(state.game, ev.codec):
+                tree = NativeTree(budget, edge_moves=True, scored=bool(ev.codec.has_score))
+        cache = cache if cache is not None else NativeEvalCache(cache_size)
+        search = NativeSearch(state, tree, ev, cache, params, root_moves=searchmoves or None, compiled=compiled)
+        return search, tree, cache
+    return make
+
+
 def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory) -> dict:
     """Run ``sc`` with the search ``factory`` builds; returns :func:`summarise`'s dict (and the
     second search's under ``"then"``)."""

@@ -1,0 +1,637 @@
+"""The search at native speed: :class:`NativeSearch` on a :class:`NativeTree`.
+
+Same public interface and the same numbers as the Python reference
+(:class:`engine.search.mcts.Search` on :class:`engine.search.tree.Tree`; the golden tests hold
+them together), but the tree is a fixed block of arrays sized by the ``Hash`` budget and every
+step of a playout that touches it runs in compiled kernels (engine/search/kernels.py):
+
+* chess (an lc0 net): one kernel call per batch descends, plays the path on the native
+  position array, judges the leaf, consults the cache and writes the lc0 planes and policy
+  indices of every leaf (engine/search/chess_kernels.py); no python-chess in a playout;
+* shogi and go keep their Python rules: the kernel descends and returns the path, Python
+  plays it on the game state and encodes the leaf, as the reference does.
+
+One batch completes in two kernels around one numpy ``exp``: priors, cache, backups. As in the
+reference, the network evaluates batch *k* on its own thread while batch *k+1* is gathered.
+
+When the tree is full — no node record or no edges left — the search goes on inside it: a
+descent that would need a new node (or the edges of a new leaf) counts as a collision, as one
+into a leaf in flight does, and ``stats().tree_full`` turns true.
+
+>>> tree = NativeTree(64 << 20, edge_moves=False)                             # doctest: +SKIP
+>>> search = NativeSearch(state, tree, evaluator, NativeEvalCache(10_000), SearchParams())
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from ..codecs.base import softmax_priors
+from ..evaluator import Batch
+from ..games.base import GameState
+from . import kernels as k
+from .mcts import Line, MoveStat, SearchStats, collision_budget
+from .nncache import NativeEvalCache
+from .params import SearchParams
+
+_MASK64 = 0xFFFF_FFFF_FFFF_FFFF
+#: chess positions have at most 218 legal moves; the kernels use rows of this width
+_CHESS_MOVES = 256
+
+
+def branching_hint(game: str, board_size: int | None = None) -> int:
+    """Edges per node the tree's budget plans for (legal moves of a typical searched position)."""
+    if game == "chess":
+        return 36
+    if game == "shogi":
+        return 90
+    n = board_size or 19
+    return max(8, (n * n + 1) * 3 // 4)
+
+
+class NativeTree:
+    """The search tree in fixed arrays (engine.search.kernels.TreeArrays), at most
+    ``budget_bytes`` of them: node records for ``budget / (node + branching · edge bytes)``
+    nodes and the rest for edges. ``edge_moves`` stores each edge's move (games whose moves
+    the kernels cannot generate); ``scored`` adds score sums (nets with a score head).
+
+    Garbage left by :meth:`reroot` stays until the tree is replaced, as with
+    :class:`engine.search.tree.Tree`."""
+
+    UNKNOWN: ClassVar[int] = k.UNKNOWN
+    WON: ClassVar[int] = k.WON
+    LOST: ClassVar[int] = k.LOST
+    DRAWN: ClassVar[int] = k.DRAWN
+
+    def __init__(self, budget_bytes: int = 256 << 20, *, edge_moves: bool = True, scored: bool = False,
+                 branching: int = 36) -> None:
+        self.budget = max(int(budget_bytes), 1 << 16)
+        self.edge_moves = bool(edge_moves)
+        self.scored = bool(scored)
+        self.node_bytes = k.NODE_BYTES + (k.SCORE_BYTES if scored else 0)
+        self.edge_bytes = k.EDGE_BYTES + (k.EDGE_MOVE_BYTES if edge_moves else 0)
+        cap_nodes = max(16, self.budget // (self.node_bytes + max(1, branching) * self.edge_bytes))
+        cap_edges = max(k.MAX_EDGES, (self.budget - cap_nodes * self.node_bytes) // self.edge_bytes)
+        self.arrays = k.new_tree_arrays(cap_nodes, min(cap_edges, 2**31 - 1), edge_moves=self.edge_moves,
+                                        scored=self.scored)
+
+    @classmethod
+    def for_game(cls, game: str, codec: Any, budget_bytes: int) -> "NativeTree":
+        """The tree :class:`NativeSearch` wants for ``game`` with this codec."""
+        return cls(budget_bytes, edge_moves=not compiled_leaves(game, codec), scored=bool(codec.has_score),
+                   branching=branching_hint(game, getattr(codec, "board_size", None)))
+
+    # -- size -------------------------------------------------------------------------------
+    @property
+    def root(self) -> int:
+        return int(self.arrays.meta[k.M_ROOT])
+
+    @property
+    def full(self) -> bool:
+        """Whether a node or edges were refused for lack of room."""
+        return bool(self.arrays.meta[k.M_FULL])
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.arrays.meta[k.M_NODES])
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.arrays.meta[k.M_EDGES])
+
+    @property
+    def capacity(self) -> tuple[int, int]:
+        """(node records, edges) the arrays hold."""
+        return int(self.arrays.meta[k.M_CAP_NODES]), int(self.arrays.meta[k.M_CAP_EDGES])
+
+    def bytes_used(self) -> int:
+        """Bytes of the node records and edges in use."""
+        return self.num_nodes * self.node_bytes + self.num_edges * self.edge_bytes
+
+    def expanded_nodes(self) -> int:
+        """Nodes with edges (the positions the search evaluated)."""
+        return int(np.count_nonzero(self.arrays.ecount[:self.num_nodes] > 0))
+
+    def hashfull(self) -> int:
+        """Per mille of the fuller of the two pools (node records, edges)."""
+        nodes, edges = self.capacity
+        return min(1000, max(self.num_nodes * 1000 // nodes, self.num_edges * 1000 // edges))
+
+    # -- structure ---------------------------------------------------------------------------
+    def node_visits(self, node: int) -> int:
+        """Completed visits of a node."""
+        return int(self.arrays.n[node])
+
+    def reroot(self, moves: Sequence[int]) -> bool:
+        """Make the node reached by ``moves`` from the root the new root; False if it is not in
+        the tree (or never evaluated, or a draw only the old path made final), as Tree.reroot."""
+        t = self.arrays
+        node = self.root
+        for m in moves:
+            if t.ecount[node] <= 0:
+                return False
+            node = k.child_by_move(t, node, int(m))
+            if node < 0:
+                return False
+        if node == self.root:
+            return True
+        if t.ecount[node] <= 0 or t.status[node] == k.DRAWN:
+            return False
+        t.meta[k.M_ROOT] = node
+        return True
+
+
+def compiled_leaves(game: str, codec: Any) -> bool:
+    """Whether the compiled chess gatherer serves this game and codec (chess on an lc0 net)."""
+    from ..codecs.lc0 import Lc0Codec
+    return game == "chess" and isinstance(codec, Lc0Codec)
+
+
+def _native_chess(state: GameState, room: int) -> Any:
+    """``state`` as a NativeChessState with ``room`` plies free on its undo stack."""
+    from ..games.chess_game import ChessState
+    from ..native.chess_state import NativeChessState
+    if isinstance(state, ChessState):
+        return NativeChessState.from_state(state, capacity=room)
+    if not isinstance(state, NativeChessState):
+        raise TypeError(f"chess search needs a ChessState or NativeChessState, not {type(state).__name__}")
+    while state._cap - state.ply < room:  # noqa: SLF001 - the state's own growth rule
+        state._grow()  # noqa: SLF001
+    return state
+
+
+class _Leaves:
+    """One batch's leaves, as the kernels write them: node, path, policy indices, key."""
+
+    def __init__(self, capacity: int, moves: int) -> None:
+        self.node = np.zeros(capacity, np.int32)
+        self.depth = np.zeros(capacity, np.int32)
+        self.path = np.zeros((capacity, k.MAX_DEPTH), np.int32)
+        self.count = np.zeros(capacity, np.int32)
+        self.key = np.zeros(capacity, np.uint64)
+        self.idx = np.zeros((capacity, moves), np.int64)
+
+
+class NativeSearch:
+    """A search from one root on a :class:`NativeTree`; :class:`engine.search.mcts.Search`'s
+    interface. ``compiled`` picks the chess gatherer (None: whenever it serves the game)."""
+
+    def __init__(self, state: GameState, tree: NativeTree, evaluator: Any, cache: NativeEvalCache,
+                 params: SearchParams, *, root_moves: Sequence[int] | None = None,
+                 abort: threading.Event | None = None, compiled: bool | None = None) -> None:
+        self.ev = evaluator
+        self.codec = evaluator.codec
+        if not isinstance(cache, NativeEvalCache):
+            raise TypeError("NativeSearch needs a NativeEvalCache (engine.search.nncache)")
+        game = state.game
+        self.compiled = compiled_leaves(game, self.codec) if compiled is None else bool(compiled)
+        if self.compiled and not compiled_leaves(game, self.codec):
+            raise ValueError(f"the compiled leaf work serves chess on an lc0 net, not {game} on "
+                             f"{type(self.codec).__name__}")
+        if tree.edge_moves == self.compiled:
+            raise ValueError("this tree was made for the other kind of search: use NativeTree.for_game")
+        self._native_chess = game == "chess"
+        if self._native_chess:
+            state = _native_chess(state, k.MAX_DEPTH + 8)
+        self.state = state
+        state.set_search_root()
+        self.tree = tree
+        self.cache = cache
+        self.params = params
+        self.abort = abort or threading.Event()
+        self._t = tree.arrays
+        cap = max(1, params.minibatch)
+        self._slots: list[Batch] = [evaluator.new_batch(cap), evaluator.new_batch(cap)]
+        width = _CHESS_MOVES if self._native_chess else k.MAX_EDGES
+        self._leafbufs = [_Leaves(cap, width), _Leaves(cap, width)]
+        self._z = np.zeros(cap * width, np.float32)
+        self._e = np.zeros(cap * width, np.float32)
+        self._offs = np.zeros(cap + 1, np.int64)
+        self._sc = k.new_scratch()
+        self._counters = np.zeros(k.STATS_WORDS, np.int64)
+        self._params = np.array([params.cpuct, params.cpuct_base, params.cpuct_factor, params.fpu_reduction],
+                                np.float64)
+        self._inv_temp = np.float32(1.0 / params.policy_temperature)
+        self._movebuf = np.zeros(_CHESS_MOVES, np.int32)
+        self._k = 0
+        self._inflight: tuple[Future, int, int] | None = None
+        self._t0 = time.monotonic()
+        self._stats = SearchStats()
+        self._net_positions = 0
+        self.eval_seconds = 0.0
+        self.batch_limit = params.minibatch
+        self.remaining_playouts: float = float("inf")
+        self._empty_mask = np.zeros(0, np.uint8)
+        self._mask = self._empty_mask
+        self._root_mask: np.ndarray | None = None
+        self._scored = bool(self.codec.has_score)
+        self._owned = bool(self.codec.has_ownership)
+        self._own_sum: np.ndarray | None = None
+        self._own_n = 0
+        if self._scored and not tree.scored:
+            raise ValueError("the net has a score head but the tree keeps no score sums")
+        if self._native_chess:
+            from ..native import lc0_encoder
+            self._planes = self._slots[0].inputs[next(iter(self.codec.input_shapes))]
+            self._lc0 = lc0_encoder
+        self._ensure_root_expanded()
+        self._root_moves = self._edge_moves(self.tree.root)
+        if root_moves:
+            self.restrict_root(root_moves)
+
+    # -- leaf encoding (Python path) -----------------------------------------------------------
+    def _encode(self, state: GameState, inputs: dict[str, np.ndarray], row: int) -> None:
+        if self._native_chess:
+            state.encode_lc0(inputs[next(iter(inputs))][row])  # type: ignore[attr-defined]
+        else:
+            self.codec.encode(state, inputs, row)
+
+    def _indices(self, state: GameState, moves: Sequence[int]) -> np.ndarray:
+        if self._native_chess:
+            return state.lc0_policy_indices(moves)  # type: ignore[attr-defined]
+        return self.codec.policy_indices(state, moves)
+
+    # -- setup --------------------------------------------------------------------------------
+    def _ensure_root_expanded(self) -> None:
+        t = self._t
+        root = self.tree.root
+        if t.ecount[root] >= 0:
+            return
+        state = self.state
+        moves = state.legal_moves()
+        key = state.key()
+        hit = self.cache.get(key)
+        if hit is not None and len(hit[0]) == len(moves):
+            priors, q, d, score = hit
+        else:
+            batch = self._slots[0]
+            self._encode(state, batch.inputs, 0)
+            out = self.ev.run(batch, 1)
+            idx = self._indices(state, moves)
+            priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
+            qa, da = self.codec.decode_value(out, 1)
+            q, d = float(qa[0]), float(da[0])
+            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
+            if self._owned:
+                self._add_ownership(out, [0])
+            self.cache.put(key, priors, q, d, score)
+        if not k.expand(t, root, np.ascontiguousarray(priors, np.float32), np.asarray(moves, np.int32)):
+            raise MemoryError("the tree has no room for the root's moves: raise Hash")
+        t.n[root], t.w[root], t.d[root] = 1, -q, d
+        if score is not None:
+            t.ssum[root], t.sn[root] = -score, 1
+
+    def _edge_moves(self, node: int) -> list[int]:
+        """Move codes of ``node``'s edges (the root's: the state's legal moves for chess)."""
+        t = self._t
+        cnt = max(0, int(t.ecount[node]))
+        if self.tree.edge_moves:
+            f = int(t.estart[node])
+            return t.emove[f:f + cnt].tolist()
+        if node != self.tree.root:
+            raise ValueError("chess trees store moves only on entered nodes")
+        return list(self.state.legal_moves())
+
+    def restrict_root(self, moves: Sequence[int]) -> None:
+        """Search only these root moves (UCI ``searchmoves``)."""
+        allowed = set(int(m) for m in moves)
+        mask = np.array([m in allowed for m in self._root_moves], bool)
+        if mask.any():
+            self._root_mask = mask
+            self._mask = mask.astype(np.uint8)
+        else:
+            self._root_mask, self._mask = None, self._empty_mask
+
+    # -- one batch cycle ----------------------------------------------------------------------
+    def step(self) -> None:
+        """Gather a batch, submit it, then finish the one in flight (mcts.Search.step)."""
+        b = self._k & 1
+        slot, lb = self._slots[b], self._leafbufs[b]
+        rows = self._gather(slot, lb)
+        if self.abort.is_set():  # answer at once: drop what was gathered and the net's batch
+            k.drop_leaves(self._t, rows, lb.node, lb.path, lb.depth)
+            dropped, self._inflight = self._inflight, None
+            if dropped is not None:
+                old = self._leafbufs[dropped[1]]
+                k.drop_leaves(self._t, dropped[2], old.node, old.path, old.depth)
+            return
+        previous, self._inflight = self._inflight, None
+        if rows:
+            self._inflight = (self.ev.submit(slot, rows), b, rows)
+            self._net_positions += rows
+        if previous is not None:
+            self._complete(*previous)
+        self._k += 1
+
+    def _gather(self, slot: Batch, lb: _Leaves) -> int:
+        t = self._t
+        limit = min(self.batch_limit, slot.capacity)
+        p = self.params
+        budget = collision_budget(min(int(t.n[self.tree.root]), self.remaining_playouts), p)
+        if self.abort.is_set():
+            return 0
+        if self.compiled:
+            planes = slot.inputs[next(iter(slot.inputs))]
+            return int(_gather_chess()(t, self.state.pos, self._mask, self._sc, self._params, self._counters,
+                                       self.cache.arrays, limit, budget, p.max_collision_events, planes,
+                                       lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, self._movebuf))
+        return self._gather_python(slot, lb, limit, budget)
+
+    def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int) -> int:
+        """mcts.Search._gather with the descent, backups and proofs compiled: the leaf's rules,
+        cache look-up and encoding in Python."""
+        t, st, sc, state = self._t, self._counters, self._sc, self.state
+        root = self.tree.root
+        p = self.params
+        scored = self._scored
+        abort = self.abort
+        rows = 0
+        start = int(st[k.S_PLAYOUTS])
+        held: list[np.ndarray] = []
+        while rows + int(st[k.S_PLAYOUTS]) - start < limit and budget > 0 and len(held) < p.max_collision_events:
+            if abort.is_set():
+                break
+            if t.status[root] != k.UNKNOWN or t.ecount[root] == 0:
+                break
+            what, depth = k.descend(t, self._mask, sc, self._params)
+            path = sc.path[:depth].copy()
+            if what == k.D_COLLIDED or what == k.D_FULL:
+                held.append(path)
+                budget -= 1
+                st[k.S_COLLISIONS] += 1
+                continue
+            for m in t.move[path].tolist():
+                state.push(m)
+            try:
+                child = int(path[-1])
+                if what == k.D_KNOWN:
+                    s = t.status[child]
+                    value = 0.0 if s == k.DRAWN else (1.0 if s == k.WON else -1.0)
+                    score = state.final_score() if scored else None
+                    k.backup(t, path, depth, value, 1.0 if s == k.DRAWN else 0.0,
+                             0.0 if score is None else score, score is not None, st)
+                    continue
+                if not self._python_leaf(path, child, slot, lb, rows):
+                    held.append(path)
+                    budget -= 1
+                    st[k.S_COLLISIONS] += 1
+                elif t.ecount[child] == k.PENDING:
+                    rows += 1
+            finally:
+                for _ in range(depth):
+                    state.pop()
+        for path in held:
+            k.undo_visits(t, path, path.size)
+        return rows
+
+    def _python_leaf(self, path: np.ndarray, child: int, slot: Batch, lb: _Leaves, row: int) -> bool:
+        """A new leaf, the path played on the state: terminal, proven, cached, or queued in
+        ``row``. False when the full tree had no room for its edges."""
+        t, st, state = self._t, self._counters, self.state
+        depth = path.size
+        scored = self._scored
+        result = state.terminal()
+        if result is not None and self.params.net_scores_passes:
+            disputed = self._disputed_end(result)
+            if disputed is not None:  # left unexpanded: the next visit asks again
+                score = state.final_score() if scored else None
+                k.backup(t, path, depth, disputed, 0.0, 0.0 if score is None else score, score is not None, st)
+                return True
+        if result is not None:
+            k.set_terminal(t, child, float(result), 0)
+            score = state.final_score() if scored else None
+            k.backup(t, path, depth, float(result), 1.0 if result == 0 else 0.0, 0.0 if score is None else score,
+                     score is not None, st)
+            k.propagate_proof(t, path, depth)
+            return True
+        win = state.quick_win()
+        if win is not None:
+            k.set_terminal(t, child, 1.0, int(win))
+            k.backup(t, path, depth, 1.0, 0.0, 0.0, False, st)
+            k.propagate_proof(t, path, depth)
+            return True
+        moves = state.legal_moves()
+        key = state.key()
+        hit = self.cache.get(key)
+        if hit is not None and len(hit[0]) == len(moves):
+            if not k.expand(t, child, hit[0], np.asarray(moves, np.int32)):
+                return False
+            st[k.S_CACHE_HITS] += 1
+            k.backup(t, path, depth, hit[1], hit[2], 0.0 if hit[3] is None else hit[3], hit[3] is not None, st)
+            return True
+        n = len(moves)
+        if n > lb.idx.shape[1]:
+            raise ValueError(f"{n} legal moves: more than the search's rows hold ({lb.idx.shape[1]})")
+        f = k.alloc_edges(t, child, n)
+        if f < 0:
+            return False
+        if self.tree.edge_moves:
+            t.emove[f:f + n] = moves
+        self._encode(state, slot.inputs, row)
+        lb.idx[row, :n] = self._indices(state, moves)
+        lb.count[row] = n
+        lb.node[row] = child
+        lb.depth[row] = depth
+        lb.path[row, :depth] = path
+        lb.key[row] = key & _MASK64
+        t.ecount[child] = k.PENDING
+        return True
+
+    def _disputed_end(self, result: float) -> float | None:
+        """mcts.Search._disputed_end: the net's value before the final pass, when it disputes."""
+        state = self.state
+        last = state.pop()
+        try:
+            hit = self.cache.get(state.key())
+        finally:
+            state.push(last)
+        if hit is None:
+            return None
+        v = -float(hit[1])
+        return v if result == 0 or (v > 0) != (result > 0) else None
+
+    def _complete(self, fut: Future, b: int, rows: int) -> None:
+        t0 = time.monotonic()
+        out = fut.result()
+        self.eval_seconds += time.monotonic() - t0
+        lb = self._leafbufs[b]
+        policy = np.ascontiguousarray(out[self.codec.policy_output], np.float32)
+        qa, da = self.codec.decode_value(out, rows)
+        q = np.asarray(qa, np.float64)
+        d = np.asarray(da, np.float64)
+        score = np.asarray(self.codec.decode_score(out, rows), np.float64) if self._scored else q
+        if self._owned:
+            self._add_ownership(out, lb.depth[:rows].tolist())
+        total = k.softmax_logits(policy, lb.idx, lb.count, rows, self._inv_temp, self._z, self._offs)
+        np.exp(self._z[:total], out=self._e[:total])
+        k.finish_batch(self._t, self._e, self._offs, rows, lb.node, lb.path, lb.depth, lb.key, q, d, score,
+                       self._scored, self.cache.arrays, self._counters)
+
+    def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
+        own = self.codec.decode_ownership(out, len(depths))
+        signs = np.where(np.asarray(depths) % 2 == 0, 1.0, -1.0)
+        total = signs @ own
+        self._own_sum = total if self._own_sum is None else self._own_sum + total
+        self._own_n += len(depths)
+
+    def ownership(self) -> np.ndarray | None:
+        """Mean ownership over this search's evaluations (+1: the root's side to move), per move code."""
+        return None if self._own_sum is None else self._own_sum / self._own_n
+
+    def root_score(self) -> float | None:
+        """Mean score over the root's subtree for its side to move (None without a score head)."""
+        t, root = self._t, self.tree.root
+        if not self.tree.scored or not t.sn[root]:
+            return None
+        return -float(t.ssum[root]) / int(t.sn[root])
+
+    @property
+    def pending(self) -> int:
+        """Leaves in the batch the network is evaluating now."""
+        return self._inflight[2] if self._inflight is not None else 0
+
+    # -- ending and reporting --------------------------------------------------------------------
+    def finish(self, wait: bool) -> None:
+        """End the search: complete the batch in flight (``wait``) or drop it and undo its visits."""
+        if self._inflight is None:
+            return
+        fut, b, rows = self._inflight
+        self._inflight = None
+        if wait:
+            self._complete(fut, b, rows)
+            return
+        lb = self._leafbufs[b]
+        k.drop_leaves(self._t, rows, lb.node, lb.path, lb.depth)
+
+    def _edges(self, node: int) -> tuple[np.ndarray, ...]:
+        """Per edge of ``node``: visits, value sums, draw sums, in flight, child, prior."""
+        t = self._t
+        cnt = max(0, int(t.ecount[node]))
+        n = np.zeros(cnt, np.int32)
+        w = np.zeros(cnt, np.float64)
+        d = np.zeros(cnt, np.float64)
+        vl = np.zeros(cnt, np.int32)
+        kid = np.zeros(cnt, np.int32)
+        k.edge_stats(t, node, n, w, d, vl, kid)
+        f = int(t.estart[node])
+        return n, w, d, vl, kid, t.prior[f:f + cnt]
+
+    def stats(self) -> SearchStats:
+        """Current statistics (cheap)."""
+        s, c, t = self._stats, self._counters, self._t
+        root = self.tree.root
+        s.playouts = int(c[k.S_PLAYOUTS])
+        s.depth_sum = int(c[k.S_DEPTH_SUM])
+        s.seldepth = int(c[k.S_SELDEPTH])
+        s.collisions = int(c[k.S_COLLISIONS])
+        s.cache_hits = int(c[k.S_CACHE_HITS])
+        s.net_positions = self._net_positions
+        s.elapsed = time.monotonic() - self._t0
+        s.nodes = int(t.n[root])
+        s.root_proven = int(t.status[root]) in (k.WON, k.LOST)
+        s.tree_full = self.tree.full
+        n = self._edges(root)[0]
+        if self._root_mask is not None:
+            n = np.where(self._root_mask, n, -1)
+        if len(n) >= 2:
+            top2 = np.partition(n, len(n) - 2)[-2:]
+            s.top_visits = (int(top2[1]), int(top2[0]))
+        elif len(n) == 1:
+            s.top_visits = (int(n[0]), 0)
+        return s
+
+    def _ranked(self, node: int, mask: np.ndarray | None = None) -> tuple[list[int], tuple[np.ndarray, ...]]:
+        """Edge indices of ``node`` best first (mcts.Search._ranked_edges) and its edge arrays."""
+        edges = self._edges(node)
+        n_, w, _, _, kid, prior = edges
+        if len(n_) == 0:
+            return [], edges
+        t = self._t
+        n = n_.astype(np.float64)
+        q = np.where(n > 0, w / np.maximum(n, 1), -2.0)
+        kid_status = np.where(kid >= 0, t.status[np.maximum(kid, 0)], 0)
+        kid_plies = np.where(kid >= 0, t.plies[np.maximum(kid, 0)], 0)
+        win = kid_status == k.LOST
+        loss = kid_status == k.WON
+        rank = np.where(win, 2.0, np.where(loss, -1.0, 0.0))
+        order = np.lexsort((prior, q, n, np.where(win, -kid_plies, 0), rank))[::-1]
+        if mask is not None:
+            order = [i for i in order if mask[i]]
+        return [int(i) for i in order], edges
+
+    def best_move(self) -> int | None:
+        """The move to play: proven wins first, then most visits, then Q, then prior."""
+        ranked, _ = self._ranked(self.tree.root, self._root_mask)
+        return int(self._root_moves[ranked[0]]) if ranked else None
+
+    def pv(self, edge: int, max_len: int = 32) -> list[int]:
+        """Principal variation starting with the root's ``edge`` (its index among the root's
+        moves): follow the best child while it exists."""
+        t = self._t
+        line = [int(self._root_moves[edge])]
+        node = int(self._edges(self.tree.root)[4][edge])
+        while node >= 0 and t.ecount[node] > 0 and len(line) < max_len:
+            ranked, edges = self._ranked(node)
+            if not ranked or edges[0][ranked[0]] == 0:
+                break
+            node = int(edges[4][ranked[0]])
+            line.append(int(t.move[node]))
+        return line
+
+    def move_stats(self) -> list[MoveStat]:
+        """Every root move's N, in-flight visits, P, Q, D and U, fewest visits first (lc0's order)."""
+        t = self._t
+        root = self.tree.root
+        n, _, d, vl, kid, prior = self._edges(root)
+        if len(n) == 0:
+            return []
+        q = np.zeros(len(n))
+        u = np.zeros(len(n))
+        k.puct_terms(t, root, self._sc, self._params, q, u)
+        out = []
+        for i in range(len(n)):
+            child = int(kid[i])
+            st = int(t.status[child]) if child >= 0 else k.UNKNOWN
+            proven = 1 if st == k.LOST else (-1 if st == k.WON else 0)
+            ni = int(n[i])
+            out.append(MoveStat(int(self._root_moves[i]), ni, int(vl[i]), float(prior[i]), float(q[i]),
+                                float(d[i]) / ni if ni else 0.0, float(u[i]), proven))
+        out.sort(key=lambda m: (m.visits, m.q, m.prior))
+        return out
+
+    def lines(self, count: int = 1) -> list[Line]:
+        """The best ``count`` root moves with their statistics and PVs."""
+        t = self._t
+        root = self.tree.root
+        ranked, (n_, w, d_, _, kid, prior) = self._ranked(root, self._root_mask)
+        out = []
+        for i in ranked[:count]:
+            n = int(n_[i])
+            child = int(kid[i])
+            mate = None
+            if child >= 0 and t.status[child] in (k.WON, k.LOST):
+                plies = int(t.plies[child]) + 1
+                mate = (plies + 1) // 2 if t.status[child] == k.LOST else -(plies // 2)
+            if n > 0:
+                q, d = float(w[i]) / n, float(d_[i]) / n
+            else:
+                rn = max(int(t.n[root]), 1)
+                q, d = -float(t.w[root]) / rn, float(t.d[root]) / rn
+            if mate is not None:
+                q, d = (1.0 if mate > 0 else -1.0), 0.0
+            score = None
+            if self._scored:
+                score = float(t.ssum[child]) / int(t.sn[child]) if child >= 0 and t.sn[child] > 0 \
+                    else self.root_score()
+            out.append(Line(int(self._root_moves[i]), n, q, d, float(prior[i]), self.pv(i), mate, score))
+        return out
+
+
+def _gather_chess():  # noqa: ANN202 - imported on first use: only chess compiles it
+    from .chess_kernels import gather_chess
+    return gather_chess

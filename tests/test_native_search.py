@@ -1,0 +1,152 @@
+"""The compiled search (engine/search/native.py) against the Python reference, its tree and cache."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+
+from search_golden import GOLDEN, SCENARIOS, build_nets, compare, drive, native_factory, run_scenario  # noqa: E402
+
+from engine.evaluator import EvalCache, OnnxEvaluator  # noqa: E402
+from engine.games.chess_game import ChessState  # noqa: E402
+from engine.search import kernels as k  # noqa: E402
+from engine.search.native import NativeSearch, NativeTree  # noqa: E402
+from engine.search.nncache import NativeEvalCache  # noqa: E402
+from engine.search.params import SearchParams  # noqa: E402
+
+WANT = json.loads(GOLDEN.read_text())
+BY_NAME = {sc.name: sc for sc in SCENARIOS}
+#: one or two per game and feature in the quick suite; every scenario in the slow one
+QUICK = ("chess-start-b1", "chess-italian-b16", "chess-mate1-b4", "chess-twofold-b8", "chess-searchmoves-b1",
+         "chess-reuse-b8", "shogi-mate3-b4", "go9-b8", "go9-passes-b4", "katago9-b8")
+
+
+@pytest.fixture(scope="module")
+def golden_nets(tmp_path_factory):
+    return build_nets(tmp_path_factory.mktemp("golden_nets"))
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_native_search_reproduces_the_golden_searches(golden_nets, name):
+    sc = BY_NAME[name]
+    errs = compare(run_scenario(sc, golden_nets[sc.net], native_factory()), WANT[name])
+    assert not errs, "\n".join(errs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("compiled", [None, False], ids=["auto", "python-leaves"])
+@pytest.mark.parametrize("sc", SCENARIOS, ids=lambda sc: sc.name)
+def test_native_search_reproduces_every_golden_search(golden_nets, sc, compiled):
+    if compiled is False and sc.game != "chess":
+        pytest.skip("only chess has two leaf paths")
+    errs = compare(run_scenario(sc, golden_nets[sc.net], native_factory(compiled)), WANT[sc.name])
+    assert not errs, "\n".join(errs)
+
+
+# -- the tree --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chess_ev(golden_nets):
+    ev = OnnxEvaluator(golden_nets["chess"], backend="cpu", threads=1, max_batch=16)
+    yield ev
+    ev.close()
+
+
+def test_chess_nodes_cost_under_200_bytes(chess_ev):
+    tree = NativeTree.for_game("chess", chess_ev.codec, 64 << 20)
+    state = ChessState()
+    for m in ("e2e4", "e7e5", "g1f3", "b8c6", "f1c4", "f8c5"):
+        state.push(state.parse_move(m))
+    search = NativeSearch(state, tree, chess_ev, NativeEvalCache(10_000), SearchParams(minibatch=16))
+    drive(search, 1500, 16)
+    per_node = tree.bytes_used() / tree.expanded_nodes()
+    assert tree.edge_bytes == 4 and tree.node_bytes == k.NODE_BYTES <= 48
+    assert per_node <= 200, per_node
+    assert not np.any(tree.arrays.vl[:tree.num_nodes])  # nothing left in flight
+
+
+def test_a_full_tree_keeps_searching_inside_itself(chess_ev):
+    tree = NativeTree(1 << 16, edge_moves=False, branching=36)  # a few hundred nodes
+    nodes, edges = tree.capacity
+    state = ChessState("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
+    search = NativeSearch(state.copy(), tree, chess_ev, NativeEvalCache(1000), SearchParams(minibatch=16))
+    for _ in range(400):
+        search.step()
+    search.finish(wait=True)
+    s = search.stats()
+    assert s.tree_full and tree.full
+    assert tree.num_nodes <= nodes and tree.num_edges <= edges and tree.bytes_used() <= tree.budget
+    assert s.collisions > 0
+    before, collided = s.playouts, s.collisions
+    for _ in range(20):  # still steps: descents end as collisions, nothing grows
+        search.step()
+    search.finish(wait=True)
+    assert search.stats().playouts >= before and search.stats().collisions > collided
+    assert tree.num_nodes <= nodes and tree.num_edges <= edges
+    assert search.best_move() in state.legal_moves()
+    assert not np.any(tree.arrays.vl[:tree.num_nodes])
+
+
+def test_abort_drops_both_batches_and_their_visits(chess_ev):
+    import threading
+    abort = threading.Event()
+    tree = NativeTree.for_game("chess", chess_ev.codec, 16 << 20)
+    search = NativeSearch(ChessState(), tree, chess_ev, NativeEvalCache(0), SearchParams(minibatch=8), abort=abort)
+    for _ in range(5):
+        search.step()
+    assert search.pending > 0
+    abort.set()
+    search.step()
+    assert search.pending == 0
+    t = tree.arrays
+    assert not np.any(t.vl[:tree.num_nodes])
+    assert not np.any(t.ecount[:tree.num_nodes] == k.PENDING)
+    abort.clear()
+    drive(search, 200, 8)  # the dropped leaves are evaluated again later
+    assert search.stats().nodes >= 200
+
+
+def test_reroot_keeps_the_subtree_as_tree_reroot(chess_ev):
+    state = ChessState()
+    tree = NativeTree.for_game("chess", chess_ev.codec, 16 << 20)
+    search = NativeSearch(state.copy(), tree, chess_ev, NativeEvalCache(1000), SearchParams(minibatch=8))
+    drive(search, 300, 8)
+    line = search.lines(1)[0]
+    first = line.pv[0]
+    assert tree.reroot([]) and tree.reroot([first])
+    assert tree.arrays.n[tree.root] == line.visits
+    assert not tree.reroot([first, 0])  # the null move is no child
+
+
+# -- the cache -------------------------------------------------------------------------------------
+def test_native_cache_behaves_as_eval_cache():
+    rng = random.Random(0)
+    for _ in range(150):
+        cap = rng.randint(0, 20)
+        hint = rng.choice([3, 10, 100])
+        ref, nat = EvalCache(cap), NativeEvalCache(cap, moves_hint=hint)
+        roomy = cap * hint >= (cap + 1) * 10  # no eviction for lack of prior room
+        keys = [rng.getrandbits(64) for _ in range(30)]
+        sizes = {key: rng.randint(1, 10) for key in keys}
+        for op in range(300):
+            key = rng.choice(keys)
+            if rng.random() < 0.5:
+                p = np.random.default_rng(op).random(sizes[key]).astype(np.float32)
+                q, s = rng.random(), rng.choice([None, rng.random()])
+                ref.put(key, p, q, 0.5, s)
+                nat.put(key, p, q, 0.5, s)
+                continue
+            a, b = ref.get(key), nat.get(key)
+            if roomy:
+                assert (a is None) == (b is None)
+                assert len(ref) == len(nat)
+            if a is not None and b is not None:
+                assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+            elif b is not None:
+                assert len(b[0]) == sizes[key]
+        nat.clear()
+        assert len(nat) == 0 and nat.get(keys[0]) is None
