@@ -80,7 +80,7 @@ from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import BLACK, WHITE, GoState, handicap_points, parse_vertex, vertex
 from engine.go.clock import GoClock
-from engine.go.eyes import useful_moves
+from engine.go.move_choice import choose_move, winrate
 from engine.go.network import GoNetwork, NoNetwork
 from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, score_without
 from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
@@ -107,7 +107,6 @@ GTP_PARAMS: tuple[Param, ...] = (
     find_param(ENGINE_PARAMS, "Move Overhead").with_default(300, "GTP: 300, for GUI and server lag."),
 )
 
-PASS_VETO_VALUE = 0.25  # no pass when the net rates the position after it above this for the opponent
 
 
 class GtpError(Exception):
@@ -204,7 +203,7 @@ def _parse_float(text: str, what: str) -> float:
 
 def winrate_lcb(q: float, visits: int) -> tuple[float, float]:
     """(winrate, lower confidence bound) for a mean value ``q`` in [−1, 1] after ``visits``."""
-    w = min(1.0, max(0.0, (1.0 + q) / 2.0))
+    w = winrate(q)
     if visits <= 0:
         return w, 0.0
     return w, max(0.0, w - 1.96 * math.sqrt(w * (1.0 - w) / visits))
@@ -522,47 +521,6 @@ class GtpProtocol:
             raise GtpError(f"search failed: {_first_line(self.engine.last_error)}")
         return result.get("best"), self._last_report
 
-    def _root_moves(self, state: GoState, cleanup: bool, seconds: float) -> list[int]:
-        """Moves to search ([] for all legal moves) under the pass rules in the module docstring."""
-        legal = list(state.legal_moves())
-        nn = state.nn
-        stone = state.turn + 1
-        board = state.board_list()
-        useful = useful_moves(state)
-        if not useful:
-            return []
-        if cleanup:
-            dead, _ = dead_stones(state, self._ownership(state, seconds))
-            opp_dead = any(board[g[0]] == 3 - stone for g in dead)
-            tt = state.area_ownership()
-            dame = any(tt[m] == 0 for m in useful)
-            return useful if opp_dead or dame else useful + [nn]
-        margin = state.score() if state.turn == BLACK else -state.score()
-        if margin < 0:
-            return [m for m in legal if m != nn]
-        return []
-
-    @staticmethod
-    def _opponent_passed(state: GoState) -> bool:
-        """The last move was the opponent's pass, so a pass now ends the game."""
-        hist = state.move_history()
-        return bool(hist) and hist[-1][1] == state.nn and hist[-1][0] != state.turn
-
-    def _wins_as_scored(self, state: GoState, seconds: float) -> bool:
-        """Passing is safe for the side to move: it wins by area as the board stands, with the
-        estimated dead stones removed, and the net does not give the game to the opponent after
-        the pass (a net trained on scored games sees dead stones that random playouts miss)."""
-        sign = 1.0 if state.turn == BLACK else -1.0
-        if sign * state.score() <= 0:
-            return False
-        after = state.copy()
-        after.push(state.nn)
-        v = self.network.value(after)
-        if v is not None and v > PASS_VETO_VALUE:
-            return False
-        dead, _ = dead_stones(state, self._ownership(state, seconds))
-        return sign * score_without(state, dead) > 0
-
     def _time_options(self) -> dict[str, float]:
         o = self.engine.options
         return {"visits": int(o["Visits"]), "movetime_s": float(o["MoveTime"]),
@@ -586,39 +544,22 @@ class GtpProtocol:
         if colour != self.state.turn:
             self.state.set_turn(colour)
             self._epoch += 1
-        state = self.state
-        nn = state.nn
-        aside = self._aside_seconds(colour)
-        report: Report | None = None
-        best: int | None
-        if not cleanup and self._opponent_passed(state) and self._wins_as_scored(state, aside):
-            best = nn
-        else:
-            moves = self._root_moves(state, cleanup, aside)
-            if moves == [nn] or (not moves and list(state.legal_moves()) == [nn]):
-                best = nn
-            else:
-                limits = self._move_limits(colour, time.monotonic() - t0)
-                limits.searchmoves = moves
-                self._set_multipv(1 if on_info is None else 500)
-                best, report = self._search(limits, on_info)
-                if best == nn and report is not None and not cleanup and not self._wins_as_scored(state, aside):
-                    useful = useful_moves(state)  # search again without pass (and own eyes)
-                    if useful:
-                        limits = self._move_limits(colour, time.monotonic() - t0)
-                        limits.searchmoves = useful
-                        best, report = self._search(limits, on_info)
-        if best is None:
-            best = nn
-        threshold = int(self.engine.options["ResignThreshold"])  # per mille
-        if report is not None and report.lines and threshold > 0 and not cleanup:
-            w, _ = winrate_lcb(report.lines[0].q, report.lines[0].visits)
-            if report.stats.nodes >= int(self.engine.options["ResignMinVisits"]) and 1000 * w < threshold:
-                self.clock.spend(colour, time.monotonic() - t0)
-                return "resign"
-        state.play_color(colour, best)
+
+        def search(moves: list[int]) -> tuple[int | None, Report | None]:
+            limits = self._move_limits(colour, time.monotonic() - t0)
+            limits.searchmoves = moves
+            self._set_multipv(1 if on_info is None else 500)
+            return self._search(limits, on_info)
+
+        options = self.engine.options
+        choice = choose_move(self.state, self.network, search, cleanup=cleanup,
+                             aside_s=self._aside_seconds(colour),
+                             resign_permille=int(options["ResignThreshold"]),
+                             resign_min_visits=int(options["ResignMinVisits"]))
+        if choice.move is not None:
+            self.state.play_color(colour, choice.move)
         self.clock.spend(colour, time.monotonic() - t0)
-        return vertex(best, self.size)
+        return "resign" if choice.move is None else vertex(choice.move, self.size)
 
     def cmd_genmove(self, args: list[str]) -> str:
         return self._genmove(args)

@@ -358,14 +358,14 @@ def test_no_pass_while_behind(nets, tmp_path):
 def test_no_pass_when_dead_stones_turn_the_win_into_a_loss(nets, tmp_path, monkeypatch):
     """Ahead by Tromp–Taylor only thanks to stones the estimate calls dead: play on, even after
     the opponent's pass, and never into an own eye; a pass net cannot end such a game."""
-    import protocols.gtp as gtp_mod
+    import engine.go.move_choice as move_choice
 
     g = Gtp(nets["passer9"])
     try:
         g.ok(f"loadsgf {endgame_sgf(tmp_path / 'end.sgf')}")
         assert g.proto.state.score() > 0  # Black ahead as the board stands
         assert g.ok("genmove b") == "pass"  # and, dead stones removed, still ahead: pass is fine
-        monkeypatch.setattr(gtp_mod, "score_without", lambda state, dead: -4.5)  # the estimate: Black loses
+        monkeypatch.setattr(move_choice, "score_without", lambda state, dead: -4.5)  # the estimate: Black loses
         for opener in ("undo", "play w pass"):
             g.ok(opener)
             mv = g.ok("genmove b")
