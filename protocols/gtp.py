@@ -1,5 +1,28 @@
 """GTP v2 front end: Sabaki, GoGui, Lizzie, KGS clients and referees talk to Tabula through this.
 
+This module parses GTP, calls the engine and formats the answers. How Tabula plays and
+records go lives under :mod:`engine.go`, one job per module:
+
+* ``genmove``, ``kgs-genmove_cleanup``: :func:`engine.go.move_choice.choose_move` runs the
+  pass and resign rules around the search (no pass while behind, pass to end a won game,
+  the pass veto, cleanup without pass while dead stones remain). **Resign** below
+  ``ResignThreshold`` per mille, as in USI (default 50, a 5 % winrate; 0 turns it off),
+  after ``ResignMinVisits`` root visits, never in cleanup; ``--resign-threshold`` takes the
+  winrate as a fraction (0.05). ``NetScoresPasses`` (on by default): inside the search a
+  double pass the net disputes is worth the net's rating, not Tromp–Taylor's exact ±1.
+* ``final_score``, ``final_status_list``, ``tabula-ownership``: ownership from the net's own
+  head (KataGo) or random playouts (:mod:`engine.go.playouts`); the score is Tromp–Taylor
+  area with the dead stones removed, minus komi. **Seki is not detected**
+  (``final_status_list seki`` is always empty).
+* ``loadsgf``, ``printsgf``: :mod:`engine.go.sgf`, the project's one SGF reader and writer.
+* ``time_settings`` (absolute, Canadian byo-yomi), ``kgs-time_settings``
+  (none/absolute/canadian/byoyomi), ``time_left``: :class:`engine.go.clock.GoClock`, which
+  turns them into :class:`~engine.controller.Limits`; without ``time_left`` the clock is run
+  down from the measured thinking time. Without a clock each move searches ``Visits``
+  playouts (or ``MoveTime`` seconds).
+* ``boardsize``, ``loadsgf``: :class:`engine.go.network.GoNetwork` finds the net for the size.
+* ``place_free_handicap``: :func:`engine.go.handicap.free_handicap`.
+
 Framing (GTP v2): a command is ``[id] name args``; the answer is ``=[id] text`` or
 ``?[id] reason``, ended by an empty line, the id echoed. Empty lines and ``#``
 comments are ignored. Bad input (unknown command, bad vertex, illegal move, bad
@@ -12,55 +35,12 @@ the front end asks ``nets.default_net("go9")`` / ``("go19")`` … for the size s
 ``boardsize``; with ``--net`` that one net is used, and ``boardsize`` to another
 size fails with ``? unacceptable size: no network for board size N …``.
 
-Move choice (on top of the search):
-
-* **No pass while behind**: when the Tromp–Taylor score of the board says the side
-  to move would lose, pass is taken out of the root moves (``Limits.searchmoves``)
-  as long as some legal move does not fill one of its own eyes.
-* **Pass to end a won game**: when the opponent just passed and both the
-  Tromp–Taylor score and the score with estimated dead stones removed say we
-  win, we pass at once.
-* **No pass on a Tromp–Taylor illusion**: when the search picks pass but the score
-  with estimated dead stones removed says we lose (our "points" are dead stones in
-  the opponent's area), or the net rates the position after our pass as the
-  opponent's (value above ``PASS_VETO_VALUE`` for them: a net trained on games
-  scored with dead stones removed sees deaths that random playouts miss), we search
-  again without pass (and without our own eyes). The same checks guard the pass
-  that ends a won game, so a referee that removes dead stones does not take away a
-  game we ended believing we had won.
-* **Disputed ends inside the search** (``NetScoresPasses``, on by default): a double
-  pass in the tree is scored Tromp–Taylor, unless the net rated the position before
-  the last pass the other way; then it is worth that rating. Our nets learn from
-  games scored with dead stones removed, and exact ±1 Tromp–Taylor ends (dead stones
-  counted alive) otherwise lure the search towards passing.
-* ``kgs-genmove_cleanup``: pass is excluded while the dead-stone estimate still
-  sees dead opponent stones or neutral (dame) points remain, as long as a legal
-  move that does not fill an own eye exists; own eye points are never searched.
-* **Resign** when the best move's winrate is below ``ResignThreshold`` per mille, as in USI
-  (default 50, a 5 % winrate; 0 turns it off) after at least ``ResignMinVisits`` root visits
-  (never in cleanup). ``--resign-threshold`` takes the winrate as a fraction (0.05).
-
-Dead stones, ``final_score``, ``final_status_list``: a net-free estimate. From the
-current position, up to 64 random playouts (uniformly random legal moves that do
-not fill a one-point eye of the mover, until both pass) are scored by area; a
-group whose mean ownership is below −0.2 from its own side is **dead**. The
-score is Tromp–Taylor area with those stones removed, minus komi. Random
-playouts misjudge some fights (semeai, nakade shapes); **seki is not detected**
-(``final_status_list seki`` is always empty; groups in seki are listed as
-alive or dead by the playouts).
-
 Analysis: ``lz-analyze`` (Leela Zero dialect: winrate/prior/lcb as integers
 ×10000, every candidate on one line), ``kata-analyze`` (KataGo dialect: floats;
-no score fields since our nets have no score head), and their genmove variants.
+``scoreMean``/``scoreLead`` only from a net with a score head), and their genmove variants.
 ``lcb`` is ``w − 1.96·sqrt(w(1−w)/visits)`` (a Bernoulli bound: the tree keeps no
 variance). The engine reports about once a second, so intervals shorter than
 100 centiseconds give one line per second.
-
-Time: ``time_settings`` (absolute, Canadian byo-yomi), ``kgs-time_settings``
-(none/absolute/canadian/byoyomi) and ``time_left`` feed :class:`engine.timeman.Clock`
-through :class:`~engine.controller.Limits`; without ``time_left`` the clock is
-run down from the measured thinking time. Without a clock each move searches
-``Visits`` playouts (or ``MoveTime`` seconds).
 """
 
 from __future__ import annotations
@@ -74,15 +54,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
-
 from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
 from engine.games.go import BLACK, WHITE, GoState, handicap_points, parse_vertex, vertex
 from engine.go.clock import GoClock
+from engine.go.handicap import free_handicap
 from engine.go.move_choice import choose_move, winrate
 from engine.go.network import GoNetwork, NoNetwork
-from engine.go.playouts import PLAYOUT_SECONDS, dead_stones, score_without
+from engine.go.playouts import dead_stones, score_without
 from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
 from engine.options import OptionError, Param, find_param
 from engine.search.mcts import Line
@@ -108,54 +87,9 @@ GTP_PARAMS: tuple[Param, ...] = (
 )
 
 
-
 class GtpError(Exception):
     """A command failed; the message is sent as ``? message``."""
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-# -- board heuristics (net-free) ---------------------------------------------------------------
-
-def score_text(score: float) -> str:
-    """``B+3.5`` / ``W+0.5`` / ``0``, as ``final_score`` writes it."""
-    if score == 0:
-        return "0"
-    return f"B+{score:g}" if score > 0 else f"W+{-score:g}"
-
-
-def free_handicap(size: int, count: int) -> list[int]:
-    """Points for ``place_free_handicap``: the fixed placement, then spread-out extra points.
-
-    Beyond the fixed placement (or on boards below 7×7) each next stone goes to
-    the point off the first line farthest from the stones already placed.
-    """
-    pts: list[int] = []
-    if size >= 7:
-        limit = 4 if size % 2 == 0 or size == 7 else 9
-        pts = handicap_points(size, min(count, limit)) if count >= 2 else []
-    lo = 1 if size >= 5 else 0
-    cands = [r * size + c for r in range(lo, size - lo) for c in range(lo, size - lo)]
-    if not pts and count > 0:
-        mid = (size // 2) * size + size // 2
-        pts = [mid]
-    while len(pts) < count:
-        free = [p for p in cands if p not in pts] or [p for p in range(size * size) if p not in pts]
-        if not free:
-            break
-
-        def spread(p: int) -> tuple[int, int]:
-            r, c = divmod(p, size)
-            return (min(abs(r - q // size) + abs(c - q % size) for q in pts), -p)
-
-        pts.append(max(free, key=spread))
-    return pts
-
-
-# -- the protocol ------------------------------------------------------------------------------
 
 _STREAMING = object()  # handler wrote its own '=' line; the terminator follows later
 
@@ -173,6 +107,13 @@ class _Analysis:
     last_print: float = -1e9
     ownership: bool = False   #: kata-analyze ``ownership true``
     root_info: bool = False   #: kata-analyze ``rootInfo true``
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parse_colour(text: str) -> int:
@@ -201,12 +142,24 @@ def _parse_float(text: str, what: str) -> float:
     return v
 
 
+# -- formatting --------------------------------------------------------------------------------
+
+def score_text(score: float) -> str:
+    """``B+3.5`` / ``W+0.5`` / ``0``, as ``final_score`` writes it."""
+    if score == 0:
+        return "0"
+    return f"B+{score:g}" if score > 0 else f"W+{-score:g}"
+
+
 def winrate_lcb(q: float, visits: int) -> tuple[float, float]:
     """(winrate, lower confidence bound) for a mean value ``q`` in [−1, 1] after ``visits``."""
     w = winrate(q)
     if visits <= 0:
         return w, 0.0
     return w, max(0.0, w - 1.96 * math.sqrt(w * (1.0 - w) / visits))
+
+
+# -- the protocol ------------------------------------------------------------------------------
 
 
 class GtpProtocol:
@@ -660,13 +613,8 @@ class GtpProtocol:
                 raise GtpError("avoid/allow leave no move to analyse")
         return colour, a, moves
 
-    def cmd_analyze(self, args: list[str], *, kata: bool) -> object:
-        colour, a, moves = self._parse_analysis_args(args, kata)
-        self._require_net()
-        self._set_multipv(500)
-        self._position(colour)
-        self.write("=" + self._current_id)
-        self._analysis = a
+    def _analysis_printer(self, a: _Analysis) -> Callable[[Report], None]:
+        """The info callback of a running analysis: one line per interval, none for the final report."""
 
         def info(rep: Report) -> None:
             now = time.monotonic()
@@ -678,9 +626,19 @@ class GtpProtocol:
             if text:
                 self.write(text)
 
+        return info
+
+    def cmd_analyze(self, args: list[str], *, kata: bool) -> object:
+        colour, a, moves = self._parse_analysis_args(args, kata)
+        self._require_net()
+        self._set_multipv(500)
+        self._position(colour)
+        self.write("=" + self._current_id)
+        self._analysis = a
+
         self.engine.last_error = None
         self.engine.go(Limits(infinite=True, searchmoves=moves, info_interval=max(0.05, a.interval_s)),
-                       info, lambda b, p: None)
+                       self._analysis_printer(a), lambda b, p: None)
         return _STREAMING
 
     def _end_analysis(self) -> None:
@@ -697,18 +655,8 @@ class GtpProtocol:
         self._require_net()
         self.write("=" + self._current_id)
 
-        def info(rep: Report) -> None:
-            now = time.monotonic()
-            if rep.final or now - a.last_print < a.interval_s - 0.05:
-                return
-            a.last_print = now
-            text = self.format_analysis(rep, a.kata, a.minmoves, a.maxmoves, ownership=a.ownership,
-                                        root_info=a.root_info)
-            if text:
-                self.write(text)
-
         try:
-            move = self._genmove(args[:1], on_info=info)
+            move = self._genmove(args[:1], on_info=self._analysis_printer(a))
         except GtpError as exc:  # the '=' is out already: pass (on our board too) and end the response
             log.warning("%s failed: %s", "kata-genmove_analyze" if kata else "lz-genmove_analyze", exc)
             self.state.play_color(colour, self.state.nn)
@@ -717,12 +665,8 @@ class GtpProtocol:
         return _STREAMING
 
     # -- scoring --------------------------------------------------------------------------------------
-    def _ownership(self, state: GoState | None = None, seconds: float = PLAYOUT_SECONDS) -> np.ndarray:
-        """Ownership of ``state`` (default: the current board), +1 Black … −1 White per point."""
-        return self.network.ownership(self.state if state is None else state, seconds)
-
     def cmd_final_score(self, args: list[str]) -> str:
-        dead, _ = dead_stones(self.state, self._ownership())
+        dead, _ = dead_stones(self.state, self.network.ownership(self.state))
         return score_text(score_without(self.state, dead))
 
     def cmd_final_status_list(self, args: list[str]) -> str:
@@ -730,7 +674,7 @@ class GtpProtocol:
             raise GtpError("usage: final_status_list alive|dead|seki")
         if args[0] == "seki":
             return ""
-        dead, alive = dead_stones(self.state, self._ownership())
+        dead, alive = dead_stones(self.state, self.network.ownership(self.state))
         groups = dead if args[0] == "dead" else alive
         return "\n".join(" ".join(vertex(p, self.size) for p in g) for g in groups)
 
@@ -755,7 +699,7 @@ class GtpProtocol:
         komi = game.komi(self.komi)
         try:
             loaded = game.load(size, komi, limit)
-        except SgfPropertyError:
+        except SgfPropertyError:  # a bad PL is answered as it is, like a bad SZ or KM
             raise
         except (ValueError, IllegalMoveError, InvalidPositionError) as exc:
             raise GtpError(f"cannot load file: {_first_line(exc)}") from None
@@ -837,7 +781,7 @@ class GtpProtocol:
 
     def cmd_ownership(self, args: list[str]) -> str:
         """dboard: ownership (the net's, else playouts'), +1 Black … −1 White, top row first."""
-        own = self._ownership()
+        own = self.network.ownership(self.state)
         n = self.size
         return "\n".join(" ".join(f"{own[r * n + c]:.2f}" for c in range(n)) for r in range(n - 1, -1, -1))
 
@@ -852,6 +796,4 @@ def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, *
     GtpProtocol(engine, write, **kwargs).run(lines)
 
 
-__all__ = ["GtpProtocol", "GtpError", "GTP_PARAMS", "run_gtp",
-           "dead_stones", "score_without",
-           "free_handicap", "winrate_lcb"]
+__all__ = ["GtpProtocol", "GtpError", "GTP_PARAMS", "run_gtp", "score_text", "winrate_lcb"]
