@@ -24,6 +24,8 @@ from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, def
 from .games.base import GameState
 from .options import OptionError, Options, Param
 from .search.mcts import Line, MoveStat, Search, SearchStats
+from .search.native import NativeSearch, NativeTree, cache_moves_hint, warm_up
+from .search.nncache import NativeEvalCache
 from .search.params import SEARCH_PARAMS, SearchParams
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
                               SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
@@ -31,6 +33,13 @@ from .search.tree import Tree
 from .timeman import MOVES_LEFT_MIDPOINT, Budget, Clock, allocate, estimated_moves_left, movetime_budget
 
 log = logging.getLogger(__name__)
+
+#: Games searched by the compiled search (engine/search/native.py); the others by the Python
+#: reference (engine/search/mcts.py). Go waits for two GTP tests that assume a slow search:
+#: lz-genmove_analyze keeps Limits' 1 s info interval instead of its own (so a search that
+#: smart pruning ends inside a second prints no info line), and lz-analyze's test wants visits
+#: sorted although a proven loss ranks last whatever its visits.
+NATIVE_GAMES = frozenset({"chess", "shogi"})
 
 DEFAULT_NET = "<default>"
 
@@ -96,6 +105,8 @@ class Report:
     ownership: np.ndarray | None = None
     #: every root move's selection terms (final report, with VerboseMoveStats on), fewest visits first
     move_stats: list[MoveStat] | None = None
+    #: a one-off message for the GUI's log (``info string``), e.g. that the tree filled the Hash
+    notice: str | None = None
 
 
 InfoFn = Callable[[Report], None]
@@ -112,14 +123,16 @@ class Engine:
         self.options = Options((*ENGINE_PARAMS, *SEARCH_PARAMS, *extra_params))
         self.evaluator: OnnxEvaluator | None = None
         self._loaded_key: tuple | None = None
-        self.cache = EvalCache(self.options["NNCacheSize"])
+        self.native = game in NATIVE_GAMES
+        self.cache = self._new_cache(self.options["NNCacheSize"])
         self.state: GameState | None = None
         self._base: object = None
         self._moves: list[int] = []
-        self.tree: Tree | None = None
+        self.tree: NativeTree | Tree | None = None
         self._tree_base: object = None
         self._tree_moves: list[int] = []
         self._thread: threading.Thread | None = None
+        self._full_told = False
         self._stop = threading.Event()
         self._ponderhit = threading.Event()
         self.last_error: Exception | None = None
@@ -134,7 +147,7 @@ class Engine:
         if norm == "Clear Hash":
             self.clear()
         elif norm == "NNCacheSize":
-            self.cache = EvalCache(int(v))
+            self.cache = self._new_cache(int(v))
         elif norm in ("PolicyTemperature",):
             self.cache.clear()
             self.tree = None
@@ -170,6 +183,8 @@ class Engine:
         if ev.codec.game != self.game:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
+        if self.native:
+            warm_up(self.game == "chess")  # compile the search's kernels now, not in the first go
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None
@@ -193,7 +208,10 @@ class Engine:
         self._base = base
         self._moves = list(moves)
 
-    def _prepare_tree(self) -> Tree:
+    def _new_cache(self, size: int) -> NativeEvalCache | EvalCache:
+        return NativeEvalCache(size, cache_moves_hint(self.game)) if self.native else EvalCache(size)
+
+    def _prepare_tree(self) -> NativeTree | Tree:
         budget = int(self.options["Hash"]) << 20
         t = self.tree
         if t is not None and self._tree_base == self._base and \
@@ -201,7 +219,9 @@ class Engine:
             if t.reroot(self._moves[len(self._tree_moves):]):
                 self._tree_moves = list(self._moves)
                 return t
-        t = Tree(budget_bytes=budget)
+        assert self.evaluator is not None
+        self.tree = None  # let the old arrays go before the new ones are taken
+        t = NativeTree.for_game(self.game, self.evaluator.codec, budget) if self.native else Tree(budget)
         self.tree, self._tree_base, self._tree_moves = t, self._base, list(self._moves)
         return t
 
@@ -279,8 +299,10 @@ class Engine:
             raise EngineError("no network loaded")
         params = SearchParams.from_options(self.options)
         tree = self._prepare_tree()
-        search = Search(state, tree, self.evaluator, self.cache, params,
-                        root_moves=limits.searchmoves or None, abort=self._stop)
+        kind = NativeSearch if self.native else Search
+        search = kind(state, tree, self.evaluator, self.cache, params,  # type: ignore[arg-type]
+                      root_moves=limits.searchmoves or None, abort=self._stop)
+        self._full_told = False
         multipv = int(self.options["MultiPV"])
         stoppers: list[Stopper] = []
         if limits.nodes is not None:
@@ -310,7 +332,7 @@ class Engine:
             if not waiting and chain.should_stop(s):
                 stop_by_limit = True
                 break
-            if s.root_proven or s.tree_full:
+            if s.root_proven or (s.tree_full and not self.native):
                 if not waiting:
                     break
                 # nothing left to search: wait for stop/ponderhit without burning a core,
@@ -354,7 +376,10 @@ class Engine:
         return best, ponder
 
     def _chain(self, stoppers: list[Stopper], params: SearchParams) -> Chain:
-        base = [*stoppers, ProvenStopper(), TreeFullStopper()]
+        # a full tree is no reason for NativeSearch to stop: it goes on inside it
+        base: list[Stopper] = [*stoppers, ProvenStopper()]
+        if not self.native:  # the reference search stops adding nodes when its tree is full
+            base.append(TreeFullStopper())
         if params.smart_pruning > 0:
             base.append(SmartPruningStopper(params.smart_pruning, tuple(stoppers)))
         return Chain(base)
@@ -368,10 +393,18 @@ class Engine:
                 return
             self._stop.wait(0.02)
 
-    def _report(self, search: Search, multipv: int, final: bool = False) -> Report:
+    def _report(self, search: NativeSearch | Search, multipv: int, final: bool = False) -> Report:
         verbose = final and bool(self.options["VerboseMoveStats"])
-        return Report(search.stats(), search.lines(multipv), search.tree.hashfull(), final,
-                      search.root_score(), search.ownership(), search.move_stats() if verbose else None)
+        stats = search.stats()
+        notice = None
+        if stats.tree_full and not self._full_told:
+            self._full_told = True
+            tree = search.tree
+            notice = (f"search tree full ({tree.num_nodes} nodes, Hash {int(self.options['Hash'])} MB): "
+                      + ("searching on inside it" if self.native else "search stopped")
+                      + "; a larger Hash lets it grow")
+        return Report(stats, search.lines(multipv), search.tree.hashfull(), final,
+                      search.root_score(), search.ownership(), search.move_stats() if verbose else None, notice)
 
     # -- helpers for front ends ------------------------------------------------------------------
     def describe_error(self, exc: Exception) -> str:

@@ -214,6 +214,73 @@ class OnnxEvaluator:
                 f"{self.threads} thread(s)")
 
 
+class TrivialEvaluator:
+    """Stands in for the network: answers every batch at once with uniform priors (policy
+    logits all 0) and a fixed value — the net's own outputs on an all-zero input, computed once
+    here — so a search measured with it measures the search alone (``tabula bench --backend
+    trivial``). Same calls as :class:`OnnxEvaluator`; ``submit`` returns a finished future.
+
+    >>> ev = TrivialEvaluator("net.onnx")                    # doctest: +SKIP
+    """
+
+    backend = "trivial"
+    padded = False
+
+    def __init__(self, net: "str | Path | OnnxEvaluator", *, max_batch: int = 256) -> None:
+        own = not isinstance(net, OnnxEvaluator)
+        ev = OnnxEvaluator(net, backend="cpu", threads=1, max_batch=1) if own else net
+        try:
+            self.path = ev.path
+            self.signature = ev.signature
+            self.codec = ev.codec
+            out = ev.run(ev.new_batch(1), 1)
+        finally:
+            if own:
+                ev.close()
+        self.threads = 0
+        self.providers = ["trivial"]
+        self._rows = {name: np.asarray(v[0]).copy() for name, v in out.items()}
+        self._rows[self.codec.policy_output][...] = 0
+        self.max_batch = max_batch
+        self._out: dict[str, np.ndarray] = {}
+        self._fill(max_batch)
+
+    def _fill(self, n: int) -> None:
+        self._out = {name: np.ascontiguousarray(np.broadcast_to(row, (n, *row.shape)))
+                     for name, row in self._rows.items()}
+
+    def new_batch(self, capacity: int | None = None) -> Batch:
+        """Zeroed input buffers shaped as the codec asks (the search writes them; nobody reads)."""
+        cap = capacity or self.max_batch
+        return Batch({name: np.zeros((cap, *shape), np.float32)
+                      for name, shape in self.codec.input_shapes.items()}, cap)
+
+    def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
+        """The fixed answer for ``n`` rows (at once)."""
+        if n > len(next(iter(self._out.values()))):
+            self._fill(n)
+        return {name: v[:n] for name, v in self._out.items()}
+
+    def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
+        """A future already holding :meth:`run`'s answer."""
+        fut: Future = Future()
+        fut.set_result(self.run(batch, n))
+        return fut
+
+    def warm_up_here(self) -> None:
+        """Nothing to warm up."""
+
+    def warmup(self) -> None:
+        """Nothing to warm up."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+    def describe(self) -> str:
+        """One line: file, codec, and that no network runs."""
+        return f"{Path(self.path).name}: codec {self.codec.name}, trivial evaluator (uniform priors, fixed value)"
+
+
 #: A cached evaluation: priors over the legal moves, Q, D, and the score (None without a score head).
 CacheEntry = tuple[np.ndarray, float, float, "float | None"]
 

@@ -150,3 +150,28 @@ def test_native_cache_behaves_as_eval_cache():
                 assert len(b[0]) == sizes[key]
         nat.clear()
         assert len(nat) == 0 and nat.get(keys[0]) is None
+
+
+# -- the controller ----------------------------------------------------------------------------------
+def test_engine_says_once_that_the_tree_is_full_and_searches_on(golden_nets, monkeypatch):
+    from engine.controller import Engine, Limits
+    from engine.search import native
+    from protocols.uci import UCI_PARAMS
+    monkeypatch.setattr(native.NativeTree, "for_game",
+                        classmethod(lambda cls, game, codec, budget: cls(1 << 16, edge_moves=False)))
+    engine = Engine("chess", extra_params=UCI_PARAMS)
+    engine.set_option("WeightsFile", str(golden_nets["chess"]))
+    engine.ensure_ready()
+    try:
+        engine.set_position(ChessState(), "startpos", [])
+        reports, done = [], []
+        engine.go(Limits(movetime_ms=1500, info_interval=0.05), reports.append, lambda b, p: done.append(b))
+        engine.wait()
+        assert engine.last_error is None and done and done[0] in ChessState().legal_moves()
+        notices = [r.notice for r in reports if r.notice]
+        assert len(notices) == 1 and "tree full" in notices[0]
+        assert reports[-1].final and reports[-1].stats.tree_full
+        # a full tree is no reason to stop: it ends when its descents only collide (nothing left to add)
+        assert reports[-1].stats.collisions > 0 and engine.tree.num_nodes <= engine.tree.capacity[0]
+    finally:
+        engine.evaluator.close()

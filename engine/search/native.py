@@ -54,6 +54,11 @@ def branching_hint(game: str, board_size: int | None = None) -> int:
     return max(8, (n * n + 1) * 3 // 4)
 
 
+def cache_moves_hint(game: str) -> int:
+    """Priors per entry the eval cache plans room for (it evicts early past that on average)."""
+    return {"chess": 48, "shogi": 128}.get(game, 362)
+
+
 class NativeTree:
     """The search tree in fixed arrays (engine.search.kernels.TreeArrays), at most
     ``budget_bytes`` of them: node records for ``budget / (node + branching · edge bytes)``
@@ -635,3 +640,63 @@ class NativeSearch:
 def _gather_chess():  # noqa: ANN202 - imported on first use: only chess compiles it
     from .chess_kernels import gather_chess
     return gather_chess
+
+
+def warm_up(chess: bool) -> None:
+    """Compile every kernel a search runs (chess: the compiled gatherer and the native rules
+    too), or load them from numba's cache, by calling each once on scratch arrays with the
+    search's own argument types; the controller calls it while loading the net, so the first
+    ``go`` does not pay for it. Where numba keeps its cache: ``__pycache__`` beside the source
+    files, or ``NUMBA_CACHE_DIR``; when the package directory is read-only, numba falls back to
+    the user's cache directory (``~/.cache/numba``) by itself."""
+    tree = NativeTree(1 << 16, edge_moves=not chess, scored=True, branching=8)
+    t, sc = tree.arrays, k.new_scratch()
+    cache = NativeEvalCache(4, 8)
+    counters = np.zeros(k.STATS_WORDS, np.int64)
+    params = np.array([1.745, 38739.0, 3.894, 0.33])
+    priors = np.full(3, 1 / 3, np.float32)
+    k.expand(t, tree.root, priors, np.arange(3, dtype=np.int32))
+    lb = _Leaves(1, _CHESS_MOVES if chess else k.MAX_EDGES)
+    mask = np.zeros(0, np.uint8)
+    what, depth = k.descend(t, mask, sc, params)
+    path = sc.path[:depth].copy()
+    k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
+    k.backup_status(t, path, depth, counters)
+    k.undo_visits(t, path, 0)
+    k.set_terminal(t, int(path[-1]), 0.0, 0)
+    k.propagate_proof(t, path, depth)
+    k.alloc_edges(t, tree.root, 0)
+    k.child_by_move(t, tree.root, 1)
+    n, w, d, vl, kid = (np.zeros(3, np.int32), np.zeros(3), np.zeros(3), np.zeros(3, np.int32),
+                        np.zeros(3, np.int32))
+    k.edge_stats(t, tree.root, n, w, d, vl, kid)
+    k.puct_terms(t, tree.root, sc, params, w, d)
+    z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
+    lb.count[0] = 2
+    total = k.softmax_logits(np.zeros((1, 8), np.float32), lb.idx, lb.count, 1, np.float32(1.0), z, offs)
+    np.exp(z[:total], out=e[:total])
+    lb.node[0] = int(path[-1])
+    k.finish_batch(t, e, offs, 0, lb.node, lb.path, lb.depth, lb.key, w, d, w, True, cache.arrays, counters)
+    k.drop_leaves(t, 0, lb.node, lb.path, lb.depth)
+    cache.put(1, priors, 0.0, 0.0, None)
+    cache.get(1)
+    cache.clear()
+    if chess:
+        from ..native.chess_state import NativeChessState
+        from .chess_kernels import gather_chess
+        state = _native_chess(NativeChessState(), k.MAX_DEPTH + 8)
+        state.set_search_root()
+        moves = state.legal_moves()
+        state.key()
+        state.terminal()
+        state.encode_lc0(np.zeros((112, 8, 8), np.float32))
+        state.lc0_policy_indices(moves)
+        state.push(moves[0])
+        state.pop()
+        ctree = NativeTree(1 << 16, edge_moves=False, branching=8)
+        k.expand(ctree.arrays, ctree.root, np.full(len(moves), 1 / len(moves), np.float32),
+                 np.asarray(moves, np.int32))
+        ctree.arrays.n[ctree.root] = 1
+        gather_chess(ctree.arrays, state.pos, mask, sc, params, counters, cache.arrays, 1, 1, 1,
+                     np.zeros((1, 112, 8, 8), np.float32), lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
+                     np.zeros(_CHESS_MOVES, np.int32))
