@@ -2,7 +2,9 @@
 
 For every minibatch size the benchmark measures, in the same run and process:
 
-* **nps** — playouts per second of the real search (:class:`engine.search.mcts.Search`)
+* **nps** — playouts per second of the real search — the engine's own: the compiled
+  :class:`engine.search.native.NativeSearch` for the games the controller runs it on, else the
+  Python reference :class:`engine.search.mcts.Search` (``search=`` / ``--search`` picks) —
   over a fixed position set (``bench/data/<game>.txt``), a fresh tree per position and
   the eval cache disabled, so every non-terminal leaf is a real network evaluation;
 * **ceiling** — evaluations per second of the network alone, ``OnnxEvaluator.run`` on a
@@ -26,7 +28,13 @@ For every minibatch size the benchmark measures, in the same run and process:
   **net_us_per_eval_in_search** — the network's time per evaluation inside the search, to
   set against ``1e6 / ceiling``; **net_cpu_fraction** — the network thread's CPU time over
   its wall time (with ``threads=1`` well under 1 means the OS gave the net less than a core:
-  a shared machine); **mean_batch** — positions per network call the search really sent.
+  a shared machine); **mean_batch** — positions per network call the search really sent;
+  **tree_bytes_per_node** — the compiled tree's bytes (node records and edges) per expanded
+  node at the end of the searches (None for the Python reference).
+
+``backend="trivial"`` (``--backend trivial``) puts :class:`engine.evaluator.TrivialEvaluator`
+in the network's place: uniform priors and a fixed value, answered at once, so ``nps`` and
+``search_cpu_us_per_node`` measure the search alone.
 
 The search's batches run on a worker thread of the benchmark's own that does what
 ``OnnxEvaluator.submit`` does (one thread, the same ``run`` call) and also times each call.
@@ -52,15 +60,22 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from engine.evaluator import Batch, EvalCache, OnnxEvaluator, default_threads
+from engine.controller import NATIVE_GAMES
+from engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
 from engine.games.base import GameState
 from engine.search.mcts import Search
+from engine.search.native import NativeSearch, NativeTree
+from engine.search.nncache import NativeEvalCache
 from engine.search.params import SearchParams
 from engine.search.tree import Tree
 
 DATA = Path(__file__).resolve().parent / "data"
 GAMES = ("chess", "shogi", "go")
 DEFAULT_BATCHES = (16, 32, 64, 128, 256)
+#: the searches ``search=`` names: the compiled one and the Python reference
+SEARCHES = ("native", "python")
+#: bytes of tree a bench search may take (the engine's default Hash)
+TREE_BYTES = 256 << 20
 
 #: progress callback: (steps done, steps in all, what is running now)
 ProgressFn = Callable[[int, int, str], None]
@@ -69,6 +84,7 @@ _BACKEND_OF_PROVIDER = {
     "CPUExecutionProvider": "cpu",
     "CUDAExecutionProvider": "cuda",
     "TensorrtExecutionProvider": "tensorrt",
+    "trivial": "trivial",
 }
 
 
@@ -164,6 +180,8 @@ class BenchResult:
     net_busy_fraction: float
     net_cpu_fraction: float
     net_us_per_eval_in_search: float
+    search: str = "native"
+    tree_bytes_per_node: float | None = None
     profile: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict:
@@ -233,6 +251,8 @@ class SearchRun:
     net_wait: float
     net_busy: float = 0.0
     net_cpu: float = 0.0
+    tree_bytes: int = 0        #: compiled tree only: bytes in use at the end
+    expanded: int = 0          #: compiled tree only: expanded nodes at the end
 
 
 class _TimedEvaluator:
@@ -276,13 +296,19 @@ class _TimedEvaluator:
         return getattr(self._ev, name)
 
 
+def default_search(game: str) -> str:
+    """The search the engine runs for ``game``: ``native`` (compiled) or ``python`` (reference)."""
+    return "native" if game in NATIVE_GAMES else "python"
+
+
 def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds: float | None = None,
                     nodes: int | None = None, profiler: cProfile.Profile | None = None,
-                    timed: _TimedEvaluator | None = None) -> SearchRun:
+                    timed: _TimedEvaluator | None = None, search: str | None = None) -> SearchRun:
     """Search ``state`` on a fresh tree with the eval cache off until the time or node limit.
 
     The root's own evaluation (batch of one, in the constructor) is outside the timing.
-    ``timed`` lets successive positions share one network thread, as a game does.
+    ``timed`` lets successive positions share one network thread, as a game does; ``search``
+    picks the compiled search or the Python reference (default: the engine's for the game).
     """
     if seconds is None and nodes is None:
         raise ValueError("give seconds or nodes")
@@ -290,7 +316,18 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
     if timed is None:
         timed = _TimedEvaluator(ev)
     b0, w0, c0_net = timed.counters()
-    search = Search(state, Tree(), timed, EvalCache(0), SearchParams(minibatch=batch))  # type: ignore[arg-type]
+    kind = search or default_search(state.game)
+    if kind not in SEARCHES:
+        raise ValueError(f"unknown search {kind!r}; choose one of {', '.join(SEARCHES)}")
+    params = SearchParams(minibatch=batch)
+    tree: NativeTree | Tree
+    run: NativeSearch | Search
+    if kind == "native":
+        tree = NativeTree.for_game(state.game, ev.codec, TREE_BYTES)
+        run = NativeSearch(state, tree, timed, NativeEvalCache(0), params)  # type: ignore[arg-type]
+    else:
+        tree = Tree(TREE_BYTES)
+        run = Search(state, tree, timed, EvalCache(0), params)  # type: ignore[arg-type]
     idle = 0
     if profiler is not None:
         profiler.enable()
@@ -298,7 +335,7 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
     t0 = time.perf_counter()
     try:
         while True:
-            s = search.stats()
+            s = run.stats()
             if nodes is not None and s.playouts >= nodes:
                 break
             if seconds is not None and time.perf_counter() - t0 >= seconds:
@@ -306,14 +343,14 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
             if s.root_proven or s.tree_full:
                 break
             before = s.playouts
-            search.step()
-            if search.stats().playouts == before and search.pending == 0:
+            run.step()
+            if run.stats().playouts == before and run.pending == 0:
                 idle += 1
                 if idle >= 3:  # nothing left to expand (every line ends in a proven result)
                     break
             else:
                 idle = 0
-        search.finish(wait=True)
+        run.finish(wait=True)
     finally:
         wall = time.perf_counter() - t0
         cpu = time.thread_time() - c0
@@ -321,10 +358,12 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
             profiler.disable()
         if own:
             timed.close()
-    s = search.stats()
+    s = run.stats()
     b1, w1, c1_net = timed.counters()
-    return SearchRun(s.playouts, s.net_positions, b1 - b0, wall, cpu, search.eval_seconds,
-                     w1 - w0, c1_net - c0_net)
+    native = isinstance(tree, NativeTree)
+    return SearchRun(s.playouts, s.net_positions, b1 - b0, wall, cpu, run.eval_seconds,
+                     w1 - w0, c1_net - c0_net, tree.bytes_used() if native else 0,
+                     tree.expanded_nodes() if native else 0)
 
 
 def profile_text(profiler: cProfile.Profile, top: int = 25) -> str:
@@ -346,9 +385,12 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
               seconds: float | None = 1.0, nodes: int | None = None,
               ceiling_seconds: float | None = None, positions: str | Path | None = None,
               max_positions: int | None = None, profile: bool = False, profile_top: int = 25,
-              progress: ProgressFn | None = None, backend_options: str = "") -> list[BenchResult]:
+              progress: ProgressFn | None = None, backend_options: str = "",
+              search: str | None = None) -> list[BenchResult]:
     """Measure every batch size; see the module docstring for what each number means.
 
+    ``search``: ``native`` or ``python`` (default: the one the engine runs for ``game``);
+    ``backend="trivial"``: no network (TrivialEvaluator), the search alone.
     ``seconds`` / ``nodes`` bound each position's search (whichever comes first);
     ``ceiling_seconds`` is the time of the network-alone run (default: twice ``seconds``,
     at least 0.2 s). With ``profile`` an extra search pass per batch runs under cProfile
@@ -360,8 +402,15 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
     if not batches or min(batches) < 1:
         raise ValueError("batch sizes must be positive integers")
     threads = threads or default_threads()
-    ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches),
-                       backend_options=backend_options)
+    search = search or default_search(game)
+    if search not in SEARCHES:
+        raise ValueError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
+    ev: OnnxEvaluator | TrivialEvaluator
+    if backend == "trivial":
+        ev = TrivialEvaluator(net, max_batch=max(batches))
+    else:
+        ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches),
+                           backend_options=backend_options)
     try:
         if ev.codec.game != game:
             raise ValueError(f"{net} is a {ev.codec.game} network, not a {game} one")
@@ -387,7 +436,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                     progress(done, total, label)
 
             # on a GPU every call runs at the evaluator's full batch: one evaluator per size, as in a game
-            bev = ev if not ev.padded or b == ev.max_batch else OnnxEvaluator(
+            bev = ev if not ev.padded or b == ev.max_batch else OnnxEvaluator(  # type: ignore[union-attr]
                 net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options)
             try:
                 n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
@@ -398,7 +447,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                     timed.warm()
                     for i, spec in enumerate(specs):
                         runs.append(search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                                    timed=timed))
+                                                    timed=timed, search=search))
                         tick(f"batch {b}: search {i + 1}/{len(specs)}")
                 finally:
                     timed.close()
@@ -414,14 +463,14 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                     prof = cProfile.Profile()
                     for i, spec in enumerate(specs):
                         search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                        profiler=prof)
+                                        profiler=prof, search=search)
                         tick(f"batch {b}: profiled search {i + 1}/{len(specs)}")
                     prof_text = profile_text(prof, profile_top)
                 results.append(_summarise(
                     runs, (n1 + n2) / (t1 + t2), at_mean, game=game,
                     backend=_BACKEND_OF_PROVIDER.get(provider, backend), net=str(net), batch=b, threads=threads,
                     provider=provider, device=device, positions=len(specs), seconds_per_position=seconds,
-                    nodes_per_position=nodes, profile=prof_text))
+                    nodes_per_position=nodes, search=search, profile=prof_text))
             finally:
                 if bev is not ev:
                     bev.close()
@@ -452,7 +501,9 @@ def _summarise(runs: Sequence[SearchRun], ceiling: float, ceiling_at_mean: float
         net_wait_fraction=round(sum(r.net_wait for r in runs) / wall, 4) if wall > 0 else 0.0,
         net_busy_fraction=round(busy / wall, 4) if wall > 0 else 0.0,
         net_cpu_fraction=round(sum(r.net_cpu for r in runs) / busy, 4) if busy > 0 else 0.0,
-        net_us_per_eval_in_search=round(busy / max(1, evals) * 1e6, 1))
+        net_us_per_eval_in_search=round(busy / max(1, evals) * 1e6, 1),
+        tree_bytes_per_node=round(sum(r.tree_bytes for r in runs) / max(1, sum(r.expanded for r in runs)), 1)
+        if any(r.expanded for r in runs) else None)
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -464,8 +515,9 @@ def format_table(results: Sequence[BenchResult]) -> str:
     limit = (f"{r0.seconds_per_position:g} s" if r0.seconds_per_position is not None else "") + \
         (f"{' / ' if r0.seconds_per_position is not None else ''}{r0.nodes_per_position} nodes"
          if r0.nodes_per_position else "")
+    tree = f", {r0.tree_bytes_per_node:g} tree bytes per expanded node" if r0.tree_bytes_per_node else ""
     head = (f"{r0.game} · {Path(r0.net).name} · {r0.provider} · {r0.threads} net thread(s) · {r0.device}\n"
-            f"{r0.positions} positions, {limit} each, fresh tree, eval cache off\n")
+            f"{r0.positions} positions, {limit} each, fresh tree, eval cache off, {r0.search} search{tree}\n")
     cols = ("batch", "mean batch", "nps", "ceiling/s", "fraction", "@mean batch", "overhead µs/node",
             "search CPU µs/node", "net busy", "net wait")
     rows = [cols]

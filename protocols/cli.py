@@ -232,8 +232,11 @@ def _default_bench_net(game: str) -> str | None:
 @main.command()
 @click.option("--game", type=click.Choice(["chess", "shogi", "go"]), default="chess", show_default=True)
 @net_option
-@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="onnxruntime execution provider.")
+@click.option("--backend", type=click.Choice((*BACKENDS, "trivial")), default="auto", show_default=True,
+              help="onnxruntime execution provider; trivial: no network (uniform priors, a fixed value "
+                   "answered at once), to measure the search alone.")
+@click.option("--search", "search", type=click.Choice(["native", "python"]), default=None,
+              help="The compiled search or the Python reference [default: the one the engine runs for the game].")
 @click.option("--backend-options", default="", metavar="K=V,…",
               help="cuda/tensorrt provider options, e.g. trt_fp16_enable=True.")
 @click.option("--batch", "batches", default="16,32,64,128,256", show_default=True,
@@ -255,7 +258,8 @@ def _default_bench_net(game: str) -> str | None:
 @click.option("--switch-interval", type=click.FloatRange(1e-6), default=None,
               help="Python's GIL switch interval in seconds during the run (default: Python's 0.005).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: if a terminal].")
-def bench(game: str, net: str | None, backend: str, backend_options: str, batches: str, threads: int | None,
+def bench(game: str, net: str | None, backend: str, search: str | None, backend_options: str, batches: str,
+          threads: int | None,
           seconds: float | None, nodes: int | None, ceiling_seconds: float | None, positions: str | None, max_positions: int | None,
           as_json: bool, plot: str | None, profile: bool, profile_top: int, switch_interval: float | None,
           progress: bool | None) -> None:
@@ -294,7 +298,8 @@ def bench(game: str, net: str | None, backend: str, backend_options: str, batche
         results = run_bench(path, game=game, backend=backend, batches=sizes, threads=threads, seconds=seconds,
                             nodes=nodes, ceiling_seconds=ceiling_seconds, positions=positions,
                             max_positions=max_positions, profile=profile, profile_top=profile_top,
-                            progress=_progress_bar if show else None, backend_options=backend_options)
+                            progress=_progress_bar if show else None, backend_options=backend_options,
+                            search=search)
     except (OSError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -159,3 +160,38 @@ def test_plot_writes_a_png(tmp_path):
             for b in (16, 32, 64)]
     out = plot(rows, tmp_path / "nps.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_trivial_backend_measures_the_search_alone(uniform_chess_net):
+    res = run_bench(uniform_chess_net, game="chess", backend="trivial", batches=[8], seconds=0.1, max_positions=2)
+    r = res[0]
+    assert r.backend == "trivial" and r.provider == "trivial" and r.search == "native"
+    assert r.playouts > 0 and r.nps > 0 and r.tree_bytes_per_node and 40 < r.tree_bytes_per_node < 400
+    r = CliRunner().invoke(main, ["bench", "--net", str(uniform_chess_net), "--backend", "trivial", "--batch", "8",
+                                  "--seconds", "0.05", "--max-positions", "1", "--search", "python"])
+    assert r.exit_code == 0, r.output
+    assert "python search" in r.stdout and "trivial" in r.stdout
+
+
+def test_trivial_evaluator_answers_uniform_priors_and_a_fixed_value(uniform_chess_net):
+    from engine.evaluator import TrivialEvaluator
+    ev = TrivialEvaluator(uniform_chess_net, max_batch=4)
+    batch = ev.new_batch(4)
+    out = ev.submit(batch, 6).result()  # more rows than planned: it grows
+    policy = out[ev.codec.policy_output]
+    assert policy.shape == (6, 1858) and not policy.any()
+    q, d = ev.codec.decode_value(out, 6)
+    assert np.all(q == q[0]) and np.all(d == d[0])
+    assert "trivial" in ev.describe()
+    ev.close()
+
+
+@pytest.mark.parametrize("which", ["native", "python"])
+def test_both_searches_count_real_evaluations(uniform_chess_net, which):
+    ev = OnnxEvaluator(uniform_chess_net, backend="cpu", threads=1, max_batch=8)
+    try:
+        run = search_position(ev, parse_position("chess", "startpos"), 8, nodes=40, search=which)
+    finally:
+        ev.close()
+    assert run.playouts >= 40 and run.net_positions == run.playouts
+    assert (run.expanded > 0) == (which == "native")
