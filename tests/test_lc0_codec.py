@@ -477,9 +477,9 @@ def sig(inputs, outputs) -> NetSignature:
      {"/output/policy": ("batch", 1858), "/output/value": ("batch", 1)}, ["/output/policy", "/output/value"]),
     ({"/input/planes": ("batch", 112, 8, 8)},
      {"/output/policy": ("batch", 1858), "/output/wdl": ("batch", 3), "/output/mlh": ("batch", 1)},
-     ["/output/policy", "/output/wdl"]),
+     ["/output/policy", "/output/wdl", "/output/mlh"]),  # moves left is fetched too
     ({"x": (1, 112, 8, 8)}, {"pol": (1, 1858), "w": (1, 3)}, ["pol", "w"]),
-    ({"x": ("n", 112, 8, 8)}, {"mlh": ("n", 1), "pol": ("n", 1858), "val": ("n", 1)}, ["pol", "val"]),
+    ({"x": ("n", 112, 8, 8)}, {"mlh": ("n", 1), "pol": ("n", 1858), "val": ("n", 1)}, ["pol", "val", "mlh"]),
 ])
 def test_accepts_lc0_signatures(inputs, outputs, names):
     s = sig(inputs, outputs)

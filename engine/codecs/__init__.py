@@ -34,8 +34,14 @@ def all_codecs() -> list[type[Codec]]:
     return found
 
 
-def codec_for(sig: NetSignature, game: str | None = None) -> Codec:
-    """The codec instance for a net, or :class:`NetworkMismatchError` saying what was expected."""
+def codec_for(sig: NetSignature, game: str | None = None, *, lc0_format: str | int | None = None) -> Codec:
+    """The codec instance for a net, or :class:`NetworkMismatchError` saying what was expected.
+
+    ``lc0_format`` is the ``Lc0InputFormat`` option: the input format of an lc0 net that
+    does not declare its own (None or ``"auto"``: classical, with a warning on the codec;
+    see :mod:`engine.codecs.lc0_formats`).
+    """
+    hints = {"lc0_format": lc0_format}
     codecs = all_codecs()
     named = sig.metadata.get("tabula.codec")
     if named:
@@ -45,12 +51,12 @@ def codec_for(sig: NetSignature, game: str | None = None) -> Codec:
                     raise NetworkMismatchError(
                         f"{sig.path}: metadata says codec {named!r}, which expects {cls.expects}, "
                         f"but the net has {sig.describe()}")
-                return _check_game(cls(sig), game)
+                return _check_game(cls.create(sig, **hints), game)
         raise NetworkMismatchError(f"{sig.path}: unknown codec {named!r} in metadata "
                                    f"(known: {', '.join(c.name for c in codecs)})")
     for cls in codecs:
         if (game is None or cls.game == game) and cls.accepts(sig):
-            return cls(sig)
+            return cls.create(sig, **hints)
     wanted = "; ".join(f"{c.name} ({c.game}): {c.expects}" for c in codecs
                        if game is None or c.game == game)
     raise NetworkMismatchError(f"{sig.path}: no codec accepts {sig.describe()}; expected {wanted}")

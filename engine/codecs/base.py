@@ -77,6 +77,16 @@ class Codec(ABC):
         """Whether this codec can drive a net with this signature."""
 
     @classmethod
+    def create(cls, sig: NetSignature, **hints: object) -> "Codec":
+        """The codec instance for ``sig``; :func:`engine.codecs.codec_for` calls this.
+
+        ``hints`` are detection settings a front end passes along (e.g. ``lc0_format``);
+        a codec ignores those it has no use for. A codec family whose nets look alike
+        (lc0's input formats) returns the member the net needs.
+        """
+        return cls(sig)
+
+    @classmethod
     def metadata_allows(cls, sig: NetSignature) -> bool:
         """False when the net's ``tabula.codec``/``tabula.game`` metadata names another codec or game."""
         meta = sig.metadata

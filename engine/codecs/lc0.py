@@ -1,9 +1,14 @@
-"""Leela Chess Zero's classical format: 112 input planes, 1858 policy entries, W/D/L.
+"""Leela Chess Zero's nets: 112 input planes, 1858 policy entries, W/D/L or Q, moves left.
 
 The facts are in ``shared/formats/lc0.md`` (section numbers below refer to it):
 §1 the ``INPUT_CLASSICAL_112_PLANE`` input (8 history boards × 13 planes seen from
 the side to move, then castling, colour, rule-50 and constant planes), §2 the
 1858-move policy order, §3 the ONNX names ``lc0 leela2onnx`` writes.
+
+:class:`Lc0Codec` is the classical format. Nets declaring one of lc0's newer input
+formats (castling plane, canonical, hectoplies, armageddon, canonical v2) get
+:class:`engine.codecs.lc0_planes.Lc0FormatCodec` from :meth:`Lc0Codec.create`; which
+format a net has is settled by :func:`engine.codecs.lc0_formats.resolve_format`.
 
 >>> MOVES[322], move_to_index("e7e5", black=True)
 ('e2e4', 322)
@@ -12,7 +17,7 @@ the side to move, then castling, colour, rule-50 and constant planes), §2 the
 from __future__ import annotations
 
 import struct
-from typing import ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Mapping, NamedTuple, Sequence
 
 import chess
 import numpy as np
@@ -21,7 +26,11 @@ from ..games.base import GameState
 from ..games.chess_game import ChessState
 from .base import Codec, NetSignature, NetworkMismatchError, Shape
 
-__all__ = ["Lc0Codec", "MOVES", "MOVE_INDEX", "move_to_index", "encode_planes", "POLICY_SIZE", "NUM_PLANES"]
+if TYPE_CHECKING:
+    from .lc0_formats import Lc0Format, Resolution
+
+__all__ = ["Lc0Codec", "MOVES", "MOVE_INDEX", "move_to_index", "encode_planes", "POLICY_SIZE", "NUM_PLANES",
+           "Lc0Net"]
 
 # -- format constants (lc0.md §1) -------------------------------------------------------
 
@@ -43,6 +52,7 @@ INPUT_NAME = "/input/planes"
 POLICY_NAME = "/output/policy"
 WDL_NAME = "/output/wdl"
 VALUE_NAME = "/output/value"
+MLH_NAME = "/output/mlh"
 
 _FULL = 0xFFFF_FFFF_FFFF_FFFF  # a plane of ones, as a 64-bit mask
 _PIECES_PER_SIDE = 6
@@ -119,8 +129,12 @@ _CODE_BITS = 15  # from (6) | to (6) | promotion piece (3)
 _NO_INDEX = -1
 
 
-def _code_table(black: bool) -> np.ndarray:
-    """Index for every move code ``from | to<<6 | promo<<12`` (−1 where none), one colour."""
+def _code_table(black: bool, perm: np.ndarray | None = None) -> np.ndarray:
+    """Index for every move code ``from | to<<6 | promo<<12`` (−1 where none), one colour.
+
+    ``perm`` (square → square) moves both squares after the black flip: the canonical
+    formats' board transforms (engine/codecs/lc0_planes.py).
+    """
     plain = np.full(64 * 64, _NO_INDEX, np.int64)
     promo = np.full((chess.KING + 1, 64 * 64), _NO_INDEX, np.int64)
     for i, uci in enumerate(MOVES):
@@ -135,6 +149,8 @@ def _code_table(black: bool) -> np.ndarray:
     frm, to, piece = codes & 63, (codes >> 6) & 63, codes >> 12
     if black:
         frm, to = frm ^ _FLIP, to ^ _FLIP
+    if perm is not None:
+        frm, to = perm[frm], perm[to]
     table = np.full(codes.size, _NO_INDEX, np.int64)
     ok = piece <= chess.KING
     table[ok] = promo[piece[ok], frm[ok] * 64 + to[ok]]
@@ -260,8 +276,23 @@ def _pick(outputs: Mapping[str, Shape], tail: tuple[int, ...], preferred: str,
     return fits[0] if fits else None
 
 
-def _heads(sig: NetSignature) -> tuple[str, str, str | None, str | None] | None:
-    """(input, policy, wdl, value) names for an lc0-shaped net, or None if it is not one."""
+class _Heads(NamedTuple):
+    input: str
+    policy: str
+    wdl: str | None
+    value: str | None
+    mlh: str | None
+
+
+_MLH_HINTS = ("mlh", "moves", "left")
+
+
+def _heads(sig: NetSignature) -> _Heads | None:
+    """Tensor names of an lc0-shaped net, or None if it is not one.
+
+    The moves-left output ([B,1], ``/output/mlh``, or a name with mlh/moves/left in it) is
+    optional; a single-value net's value output is the other [B,1] output.
+    """
     if len(sig.inputs) != 1:
         return None
     (inp, shape), = sig.inputs.items()
@@ -269,38 +300,70 @@ def _heads(sig: NetSignature) -> tuple[str, str, str | None, str | None] | None:
         return None
     policy = _pick(sig.outputs, (POLICY_SIZE,), POLICY_NAME)
     wdl = _pick(sig.outputs, (3,), WDL_NAME)
-    value = None if wdl else _pick(sig.outputs, (1,), VALUE_NAME, avoid=("mlh", "moves", "left"))
+    value = None if wdl else _pick(sig.outputs, (1,), VALUE_NAME, avoid=_MLH_HINTS)
     if policy is None or (wdl is None and value is None):
         return None
-    return inp, policy, wdl, value
+    rest = {k: v for k, v in sig.outputs.items() if k != value}
+    mlh = _pick(rest, (1,), MLH_NAME)
+    if mlh is not None and mlh != MLH_NAME and not any(h in mlh.lower() for h in _MLH_HINTS):
+        mlh = None  # an unnamed extra [B,1] output: not ours to guess
+    return _Heads(inp, policy, wdl, value, mlh)
 
 
-class Lc0Codec(Codec):
-    """lc0's ``INPUT_CLASSICAL_112_PLANE`` input and 1858-entry policy, WDL or tanh value.
+class Lc0Net(Codec):
+    """What every lc0 format shares: the tensors of ``lc0 leela2onnx`` and how to read them.
 
-    >>> sig = NetSignature("maia.onnx", {"/input/planes": ("batch", 112, 8, 8)},
-    ...     {"/output/policy": ("batch", 1858), "/output/wdl": ("batch", 3)})
-    >>> Lc0Codec.accepts(sig), Lc0Codec(sig).output_names
-    (True, ['/output/policy', '/output/wdl'])
+    Subclasses encode the planes and map moves to policy entries for one input format.
     """
 
     name: ClassVar[str] = "lc0-112"
     game: ClassVar[str] = "chess"
     expects: ClassVar[str] = (
         "one input [batch,112,8,8] (/input/planes) and outputs [batch,1858] (/output/policy) "
-        "plus [batch,3] (/output/wdl) or [batch,1] (/output/value)")
+        "plus [batch,3] (/output/wdl) or [batch,1] (/output/value), optionally [batch,1] (/output/mlh)")
 
-    def __init__(self, sig: NetSignature) -> None:
+    def __init__(self, sig: NetSignature, resolution: "Resolution | None" = None) -> None:
         super().__init__(sig)
         heads = _heads(sig)
         if heads is None:
             raise NetworkMismatchError(f"{sig.path}: not an lc0 net: expected {self.expects}, "
                                        f"got {sig.describe()}")
-        self._input, self._policy, self._wdl, self._value = heads
+        self._input, self._policy, self._wdl, self._value, self._mlh = heads
+        #: how the input format was settled (None: the codec was made directly, not by :meth:`create`)
+        self.resolution = resolution
+        #: whether a front end has shown :attr:`resolution`'s warning (it is shown once)
+        self.warning_shown = False
 
     @classmethod
     def accepts(cls, sig: NetSignature) -> bool:
         return _heads(sig) is not None
+
+    @classmethod
+    def create(cls, sig: NetSignature, *, lc0_format: "str | int | None" = None, **_: object) -> Codec:
+        """The codec for ``sig``'s input format (see :func:`~engine.codecs.lc0_formats.resolve_format`):
+        :class:`Lc0Codec` for the classical format, else an ``Lc0FormatCodec``.
+
+        ``lc0_format`` is the ``Lc0InputFormat`` option (None/"auto": not given). A bad format
+        name in the net's metadata or the option is a :class:`NetworkMismatchError`.
+        """
+        from .lc0_formats import resolve_format
+
+        try:
+            res = resolve_format(sig.path, sig.metadata, lc0_format)
+        except ValueError as exc:
+            raise NetworkMismatchError(str(exc)) from None
+        if res.format.number == 1:
+            return Lc0Codec(sig, res)
+        from .lc0_planes import Lc0FormatCodec
+
+        return Lc0FormatCodec(sig, res)
+
+    @property
+    def input_format(self) -> "Lc0Format":
+        """The lc0 input format this codec encodes."""
+        from .lc0_formats import CLASSICAL
+
+        return CLASSICAL
 
     @property
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -312,7 +375,42 @@ class Lc0Codec(Codec):
 
     @property
     def output_names(self) -> list[str]:
-        return [self._policy, self._wdl or self._value]  # type: ignore[list-item]
+        names = [self._policy, self._wdl or self._value]
+        return names + [self._mlh] if self._mlh else names  # type: ignore[return-value]
+
+    def decode_value(self, outputs: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._wdl is not None:
+            wdl = np.asarray(outputs[self._wdl][:n], dtype=np.float32)
+            return wdl[:, 0] - wdl[:, 2], wdl[:, 1].copy()
+        q = np.asarray(outputs[self._value][:n], dtype=np.float32).reshape(n)  # type: ignore[index]
+        return q.copy(), np.zeros(n, np.float32)
+
+    # -- moves left (lc0.md §3: /output/mlh, [B,1], after a ReLU) -----------------------------
+    @property
+    def has_moves_left(self) -> bool:
+        """Whether the net has a moves-left head (:meth:`decode_moves_left`)."""
+        return self._mlh is not None
+
+    @property
+    def moves_left_output(self) -> str | None:
+        """Name of the moves-left output, None without one."""
+        return self._mlh
+
+    def decode_moves_left(self, outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Expected plies left in the game, first ``n`` rows (float32 [n], ≥ 0), as the net says."""
+        if self._mlh is None:
+            raise NotImplementedError(f"{self.sig.path} has no moves-left head")
+        return np.asarray(outputs[self._mlh][:n], dtype=np.float32).reshape(n).copy()
+
+
+class Lc0Codec(Lc0Net):
+    """lc0's ``INPUT_CLASSICAL_112_PLANE`` input and 1858-entry policy, WDL or tanh value.
+
+    >>> sig = NetSignature("maia.onnx", {"/input/planes": ("batch", 112, 8, 8)},
+    ...     {"/output/policy": ("batch", 1858), "/output/wdl": ("batch", 3)})
+    >>> Lc0Codec.accepts(sig), Lc0Codec(sig).output_names
+    (True, ['/output/policy', '/output/wdl'])
+    """
 
     def encode(self, state: GameState, buffers: Mapping[str, np.ndarray], row: int) -> None:
         _write_planes(state, buffers[self._input][row])  # type: ignore[arg-type]
@@ -323,10 +421,3 @@ class Lc0Codec(Codec):
         home = _KING_HOME[black] & board.kings & board.occupied_co[board.turn]
         table = _TABLES[black][bool(home) and not board.chess960]
         return table[np.asarray(moves, dtype=np.int64)]
-
-    def decode_value(self, outputs: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._wdl is not None:
-            wdl = np.asarray(outputs[self._wdl][:n], dtype=np.float32)
-            return wdl[:, 0] - wdl[:, 2], wdl[:, 1].copy()
-        q = np.asarray(outputs[self._value][:n], dtype=np.float32).reshape(n)  # type: ignore[index]
-        return q.copy(), np.zeros(n, np.float32)
