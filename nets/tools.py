@@ -1,10 +1,12 @@
-"""Network tools behind ``tabula nets …``: describe a net, quantise it.
+"""Network tools behind ``tabula nets …``: describe a net, quantise it, tag an lc0 export.
 
 ``info`` reads any ONNX file the engine can load (ours with metadata, lc0 and
 dlshogi exports by signature). ``quantize`` writes an fp16 or int8 copy with the
 metadata kept, and measures what the change costs: file size, CPU evals/s and
 how often the top policy move still agrees with the fp32 net on a fixed,
-seeded set of positions of the net's game.
+seeded set of positions of the net's game. ``tag`` writes into an ONNX made by
+``lc0 leela2onnx`` which lc0 input format it was trained with (the export itself
+does not say; engine/codecs/lc0_formats.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class NetInfo:
     precision: str
     size_bytes: int
     metadata: dict[str, str]
+    #: codec-specific lines, e.g. an lc0 net's input format and where it was read from
+    notes: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """Human-readable lines."""
@@ -41,6 +45,7 @@ class NetInfo:
                f"game:       {self.game}", f"codec:      {self.codec}",
                f"signature:  {self.signature}",
                f"parameters: {self.parameters:,}", f"precision:  {self.precision}"]
+        out += [f"note:       {n}" for n in self.notes]
         out += [f"metadata:   {k} = {v}" for k, v in sorted(self.metadata.items())] or ["metadata:   (none)"]
         return out
 
@@ -63,7 +68,62 @@ def net_info(path: str | Path) -> NetInfo:
         counts[name] = counts.get(name, 0) + n
     precision = max(counts, key=counts.get) if counts else "unknown"
     return NetInfo(str(path), codec.game, codec.name, sig.describe(), params, precision,
-                   Path(path).stat().st_size, dict(sig.metadata))
+                   Path(path).stat().st_size, dict(sig.metadata), tuple(_codec_notes(codec)))
+
+
+def _codec_notes(codec: Codec) -> list[str]:
+    """What ``nets info`` adds for an lc0 net: its input format, its source, a moves-left head."""
+    res = getattr(codec, "resolution", None)
+    if res is None:
+        return []
+    out = [res.describe()]
+    if res.warning:
+        out.append(f"warning: {res.warning}")
+    if getattr(codec, "has_moves_left", False):
+        out.append(f"moves-left head: {codec.moves_left_output}")  # type: ignore[attr-defined]
+    return out
+
+
+def tag_lc0_format(path: str | Path, lc0_format: str | int | None = None, *,
+                   weights: str | Path | None = None, output: str | Path | None = None) -> tuple[Path, str]:
+    """Write which lc0 input format an lc0 ONNX net has into its metadata.
+
+    The format is ``lc0_format`` (a number, lc0's enum name or Tabula's short name, see
+    :data:`engine.codecs.lc0_formats.FORMATS`) or the one declared in the lc0 weights file
+    ``weights`` (``.pb.gz``); give one of the two. Sets ``tabula.game``, ``tabula.codec`` and
+    ``tabula.lc0_format``, keeps every other entry, and writes ``output`` (default: in place).
+    Returns the file written and the format's lc0 name. Raises ``ValueError`` for an unknown
+    format, a file that is no lc0 net, or the two sources disagreeing.
+    """
+    import onnx
+
+    from engine.codecs.lc0 import Lc0Net
+    from engine.codecs.lc0_formats import METADATA_KEY, parse_format, read_pb_format
+
+    if lc0_format is None and weights is None:
+        raise ValueError("give the format (--lc0-format) or the lc0 weights file it came from (--from)")
+    fmt = parse_format(lc0_format) if lc0_format is not None else None
+    if weights is not None:
+        declared = parse_format(read_pb_format(weights)["input"])
+        if fmt is not None and declared != fmt:
+            raise ValueError(f"{weights} declares {declared.short} ({declared.number}), not {fmt.short}")
+        fmt = declared
+    assert fmt is not None
+    sig = read_signature(path)
+    if not Lc0Net.accepts(sig):
+        raise ValueError(f"{path}: not an lc0 net: expected {Lc0Net.expects}, got {sig.describe()}")
+    named = sig.metadata.get("tabula.codec")
+    if named not in (None, Lc0Net.name):
+        raise ValueError(f"{path}: its metadata says codec {named!r}, not {Lc0Net.name!r}")
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    meta.update({"tabula.game": Lc0Net.game, "tabula.codec": Lc0Net.name, METADATA_KEY: fmt.name})
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    dst = Path(output) if output is not None else Path(path)
+    onnx.save(model, str(dst))
+    return dst, fmt.name
 
 
 def sample_positions(codec: Codec, count: int = 64, seed: int = 7) -> list[GameState]:

@@ -157,7 +157,7 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
 
 @main.group()
 def nets() -> None:
-    """Network tools: describe and quantise ONNX nets, import KataGo models."""
+    """Network tools: describe, quantise and tag ONNX nets, import KataGo models."""
 
 
 @nets.command("info")
@@ -194,6 +194,29 @@ def nets_quantize(net: str, to: str, output: str | None, positions: int) -> None
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {out}")
     click.echo("\n".join(report.lines()))
+
+
+@nets.command("tag")
+@click.argument("net", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lc0-format", "lc0_format", default=None, metavar="N|NAME",
+              help="lc0 input format: 1-5, 132, 133, lc0's name (INPUT_112_WITH_CANONICALIZATION_HECTOPLIES) "
+                   "or Tabula's (classical, castling-plane, canonical, hectoplies, hectoplies-armageddon, "
+                   "canonical-v2, canonical-v2-armageddon).")
+@click.option("--from", "weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Read the format from the lc0 weights file (.pb.gz) the ONNX was made from.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write a tagged copy here (default: tag NET in place).")
+def nets_tag(net: str, lc0_format: str | None, weights: str | None, output: str | None) -> None:
+    """Record in an lc0 ONNX (from 'lc0 leela2onnx') which lc0 input format it has."""
+    from nets.tools import tag_lc0_format
+
+    try:
+        path, name = tag_lc0_format(net, lc0_format, weights=weights, output=output)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(f"{exc}: tagging needs the onnx package (pip install onnx)") from None
+    click.echo(f"tagged {path}: tabula.lc0_format = {name}")
 
 
 @nets.command("import-katago")

@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+from engine.codecs import codec_for
+from engine.codecs.lc0 import Lc0Net
+from engine.codecs.lc0_formats import OPTION_CHOICES
 from engine.controller import Engine, Report
 from engine.games.base import InvalidPositionError
 from engine.games.chess_game import ChessState, decode_move
@@ -24,6 +27,10 @@ UCI_PARAMS: tuple[Param, ...] = (
     # 400 playouts the smaller batch finds Stockfish's clearly-best move more often (84.7 % vs 76.3 %)
     with_default("MinibatchSize", 16, "Chess: 16, as wider virtual-loss batches cost search quality at "
                  "the few hundred playouts a move of a CPU; raise it on a GPU."),
+    Param("Lc0InputFormat", "combo", "auto",
+          "Input format of an lc0 net that does not declare one (an 'lc0 leela2onnx' export with no "
+          "tabula.lc0_format metadata and no .pb.gz of the same name beside it); a net that declares "
+          "its format keeps it. auto: classical, with a warning.", choices=OPTION_CHOICES),
 )
 
 
@@ -41,6 +48,49 @@ class UciProtocol(EngineProtocol):
     def cmd_ucinewgame(self, args: list[str]) -> None:
         self.engine.stop()
         self.engine.clear()
+
+    # -- Lc0InputFormat: the loaded lc0 net gets the format the option asks for ---------------
+    def cmd_isready(self, args: list[str]) -> None:
+        if not self.engine.searching():
+            try:
+                loaded = self.engine.ensure_ready()
+            except Exception:  # noqa: BLE001 - the base command below reports it
+                pass
+            else:
+                if loaded:
+                    self.info_string(f"loaded {loaded}")
+                self._apply_lc0_format()
+        super().cmd_isready(args)
+
+    def cmd_go(self, args: list[str]) -> None:
+        if self.engine.searching():
+            self.engine.stop()
+            self.engine.wait()
+        if self.engine.evaluator is None and self.engine.state is not None:
+            try:
+                self.engine.ensure_ready()
+            except Exception:  # noqa: BLE001 - go reports it
+                pass
+        self._apply_lc0_format()
+        super().cmd_go(args)
+
+    def _apply_lc0_format(self) -> None:
+        """Re-pick an lc0 net's codec when ``Lc0InputFormat`` changed since it was made, and say
+        once per net which input format it is read with (a warning when that was assumed)."""
+        ev = self.engine.evaluator
+        codec = getattr(ev, "codec", None)
+        if not isinstance(codec, Lc0Net) or codec.resolution is None:
+            return
+        want = self.engine.options["Lc0InputFormat"]
+        if (codec.resolution.option or "auto").lower() != want.lower():
+            codec = codec_for(ev.signature, lc0_format=want)  # type: ignore[union-attr]
+            ev.codec = codec  # type: ignore[union-attr]
+            self.engine.clear()  # evaluations and tree of the other format are void
+        res = codec.resolution  # type: ignore[union-attr]
+        if codec.warning_shown or res is None or res.source == "tabula export":  # type: ignore[union-attr]
+            return
+        codec.warning_shown = True  # type: ignore[union-attr]
+        self.info_string(f"warning: {res.warning}" if res.warning else res.describe())
 
     def parse_position(self, args: list[str]) -> tuple[ChessState, object, list[int]]:
         if not args:
