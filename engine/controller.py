@@ -24,7 +24,7 @@ from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, def
 from .games.base import GameState
 from .options import OptionError, Options, Param
 from .search.mcts import Line, MoveStat, Search, SearchStats
-from .search.native import NativeSearch, NativeTree, cache_moves_hint, warm_up
+from .search.native import NativeSearch, NativeTree, cache_moves_hint, compiled_leaves, warm_up
 from .search.nncache import NativeEvalCache
 from .search.params import SEARCH_PARAMS, SearchParams
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
@@ -184,7 +184,7 @@ class Engine:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
         if self.native:
-            warm_up(self.game == "chess")  # compile the search's kernels now, not in the first go
+            warm_up(compiled_leaves(self.game, ev.codec))  # compile the kernels now, not in the first go
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None

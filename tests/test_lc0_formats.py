@@ -294,11 +294,6 @@ def test_uci_says_nothing_for_tabulas_own_nets(uci_on, random_chess_net):
 
 # -- the engine's search -----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/search/native.py encodes every chess net classically (NativeChessState.encode_lc0, "
-    "lc0_policy_indices) whatever its codec: NativeSearch's _native_chess should be "
-    "'game == \"chess\" and compiled_leaves(game, codec)' so other lc0 formats take the "
-    "codec.encode / codec.policy_indices path; remove this marker when it does"))
 def test_engine_search_uses_the_formats_planes_and_policy(uci_on, tmp_path):
     from engine.codecs.base import softmax_priors
 

@@ -2,7 +2,12 @@
 
 :mod:`engine.native.chess_rules` holds the chess rules (Chess960 included). Importing does
 not compile; each function compiles on its first call and is cached on disk
-(``__pycache__``, or ``NUMBA_CACHE_DIR``). numba freezes the lookup tables of
-:mod:`engine.native.bitboards` into the callers' cached code without tracking that file:
-after editing a table, delete the ``*.nbi`` / ``*.nbc`` cache files.
+(``__pycache__``, or ``NUMBA_CACHE_DIR``). numba checks a cached function against its own
+file only, while the cores read tables (:mod:`engine.native.bitboards`) and call each other
+across files: :mod:`engine.native.cachestamp` empties the cache when any of those sources
+changes (checked once per process, on import).
 """
+
+from .cachestamp import refresh as _refresh
+
+_refresh()

@@ -25,7 +25,7 @@ from .nncache import CacheArrays, lookup
 _DONE, _LEAF, _QUEUED, _COLLIDED = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _leaf(t: TreeArrays, pos: np.ndarray, path: np.ndarray, depth: int, cache: CacheArrays, stats: np.ndarray,
           moves: np.ndarray, planes: np.ndarray, row: int, l_node: np.ndarray, l_path: np.ndarray,
           l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray) -> int:
@@ -65,18 +65,21 @@ def _leaf(t: TreeArrays, pos: np.ndarray, path: np.ndarray, depth: int, cache: C
 def gather_chess(t: TreeArrays, pos: np.ndarray, mask: np.ndarray, sc: Scratch, params: np.ndarray,
                  stats: np.ndarray, cache: CacheArrays, limit: int, budget: int, max_events: int,
                  planes: np.ndarray, l_node: np.ndarray, l_path: np.ndarray, l_depth: np.ndarray,
-                 l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray, moves: np.ndarray) -> int:
+                 l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray, moves: np.ndarray,
+                 held: np.ndarray) -> int:
     """Gather up to ``limit`` playouts (leaves queued for the net plus leaves answered at once)
     into the batch rows, as mcts.Search._gather: a descent into a leaf already in flight — or,
     with the tree full, into one that would need a new node or edges — is a collision, whose
-    visits in flight stay until the batch is gathered; ``budget`` collisions (lc0's collision
-    budget) or ``max_events`` end the batch. Returns the number of rows written."""
+    visits in flight stay until the batch is gathered (their nodes wait in ``held``);
+    ``budget`` collisions (lc0's collision budget) or ``max_events`` end the batch, and so
+    does a ``held`` too short for the next collided path. Returns the number of rows written,
+    negated when ``held`` ran short (the caller then gives it more room)."""
     root = t.meta[M_ROOT]
     rows = 0
     start = stats[S_PLAYOUTS]
     events = 0
-    held = np.empty(256, np.int32)   # nodes of collided paths, in flight until the end
     nheld = 0
+    short = False
     path = sc.path
     while rows + (stats[S_PLAYOUTS] - start) < limit and budget > 0 and events < max_events:
         if t.status[root] != UNKNOWN or t.ecount[root] == 0:
@@ -124,19 +127,21 @@ def gather_chess(t: TreeArrays, pos: np.ndarray, mask: np.ndarray, sc: Scratch, 
             if what == _QUEUED:
                 rows += 1
         if what == _COLLIDED:
-            if nheld + depth > held.size:
-                bigger = np.empty(2 * (nheld + depth), np.int32)
-                bigger[:nheld] = held[:nheld]
-                held = bigger
-            for j in range(depth):
-                held[nheld + j] = path[j]
-            nheld += depth
-            budget -= 1
+            if nheld + depth > held.size:  # no room to remember it: take its visits back now, end here
+                for j in range(depth):
+                    t.vl[path[j]] -= 1
+                short = True
+                budget = 0
+            else:
+                for j in range(depth):
+                    held[nheld + j] = path[j]
+                nheld += depth
+                budget -= 1
             events += 1
             stats[S_COLLISIONS] += 1
         for _ in range(depth):
             cr.unmake_move(pos)
     for j in range(nheld):
         t.vl[held[j]] -= 1
-    return rows
+    return -rows if short else rows
 

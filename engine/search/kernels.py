@@ -155,7 +155,7 @@ def new_node(t: TreeArrays, parent: int, i: int, move: int) -> int:
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def alloc_edges(t: TreeArrays, node: int, count: int) -> int:
     """Give ``node`` room for ``count`` edges (its ``estart``); −1 and the tree marked full
     when the edge arena has no room."""
@@ -185,7 +185,7 @@ def expand(t: TreeArrays, node: int, priors: np.ndarray, moves: np.ndarray) -> b
 
 
 # -- selection ------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _children(t: TreeArrays, node: int, k: int, sc: Scratch) -> None:
     """Lay out ``node``'s entered children by edge index in the scratch arrays."""
     for i in range(k):
@@ -203,7 +203,7 @@ def _children(t: TreeArrays, node: int, k: int, sc: Scratch) -> None:
         c = t.sibling[c]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _terms(t: TreeArrays, node: int, k: int, sc: Scratch, params: np.ndarray) -> tuple[float, np.float32]:
     """First-play urgency and the exploration scale (rounded to float32, as numpy multiplies
     it into the float32 priors) of ``node``; ``_children`` first."""
@@ -361,7 +361,7 @@ def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: floa
         stats[S_SELDEPTH] = depth
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def backup_status(t: TreeArrays, path: np.ndarray, depth: int, stats: np.ndarray) -> None:
     """Back up the exact value of the path's last node, terminal or proven (no score)."""
     st = t.status[path[depth - 1]]
@@ -369,7 +369,7 @@ def backup_status(t: TreeArrays, path: np.ndarray, depth: int, stats: np.ndarray
     backup(t, path, depth, value, 1.0 if st == DRAWN else 0.0, 0.0, False, stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def undo_visits(t: TreeArrays, path: np.ndarray, depth: int) -> None:
     """Take back the visits in flight a path put on its nodes."""
     for j in range(depth):
@@ -410,7 +410,7 @@ def propagate_proof(t: TreeArrays, path: np.ndarray, depth: int) -> None:
         j -= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def set_terminal(t: TreeArrays, node: int, result: float, plies: int) -> None:
     """Mark ``node`` terminal (no edges) with ``result`` for its side to move."""
     t.ecount[node] = 0
@@ -447,36 +447,43 @@ def softmax_logits(policy: np.ndarray, idx: np.ndarray, counts: np.ndarray, rows
     return off
 
 
-@njit(cache=True, nogil=True)
-def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
-    """numpy's float32 pairwise summation of ``a[lo:lo+n]`` (8 accumulators up to 128)."""
+@njit(cache=True, nogil=True, inline="always")
+def _block_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
+    """numpy's float32 pairwise summation of a block of at most 128 (8 accumulators)."""
     if n < 8:
         res = np.float32(-0.0)
         for i in range(n):
             res = np.float32(res + a[lo + i])
         return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    end = n - (n % 8)
+    while i < end:
+        b = lo + i
+        r0 = np.float32(r0 + a[b])
+        r1 = np.float32(r1 + a[b + 1])
+        r2 = np.float32(r2 + a[b + 2])
+        r3 = np.float32(r3 + a[b + 3])
+        r4 = np.float32(r4 + a[b + 4])
+        r5 = np.float32(r5 + a[b + 5])
+        r6 = np.float32(r6 + a[b + 6])
+        r7 = np.float32(r7 + a[b + 7])
+        i += 8
+    res = np.float32(np.float32(np.float32(r0 + r1) + np.float32(r2 + r3))
+                     + np.float32(np.float32(r4 + r5) + np.float32(r6 + r7)))
+    while i < n:
+        res = np.float32(res + a[lo + i])
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
+    """numpy's float32 pairwise summation of ``a[lo:lo+n]``: blocks of up to 128 summed with 8
+    accumulators, larger ranges halved at a multiple of 8 and their sums added."""
     if n <= 128:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-        i = 8
-        end = n - (n % 8)
-        while i < end:
-            b = lo + i
-            r0 = np.float32(r0 + a[b])
-            r1 = np.float32(r1 + a[b + 1])
-            r2 = np.float32(r2 + a[b + 2])
-            r3 = np.float32(r3 + a[b + 3])
-            r4 = np.float32(r4 + a[b + 4])
-            r5 = np.float32(r5 + a[b + 5])
-            r6 = np.float32(r6 + a[b + 6])
-            r7 = np.float32(r7 + a[b + 7])
-            i += 8
-        res = np.float32(np.float32(np.float32(r0 + r1) + np.float32(r2 + r3))
-                         + np.float32(np.float32(r4 + r5) + np.float32(r6 + r7)))
-        while i < n:
-            res = np.float32(res + a[lo + i])
-            i += 1
-        return res
+        return _block_sum(a, lo, n)
     n2 = n // 2
     n2 -= n2 % 8
     return np.float32(pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2))
@@ -510,7 +517,7 @@ def drop_leaves(t: TreeArrays, rows: int, l_node: np.ndarray, l_path: np.ndarray
         undo_visits(t, l_path[r], l_depth[r])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def expand_cached(t: TreeArrays, node: int, cache: CacheArrays, entry: int) -> bool:
     """Give ``node`` the cached priors of ``entry`` (no moves stored); False when full."""
     k = np.int64(cache.count[entry])

@@ -200,7 +200,10 @@ class NativeSearch:
                              f"{type(self.codec).__name__}")
         if tree.edge_moves == self.compiled:
             raise ValueError("this tree was made for the other kind of search: use NativeTree.for_game")
-        self._native_chess = game == "chess"
+        #: chess on the classical lc0 net: the position lives in a NativeChessState and is encoded
+        #: natively (also on the Python leaf path); other lc0 input formats keep the given state
+        #: and their codec's own encoding
+        self._native_chess = compiled_leaves(game, self.codec)
         if self._native_chess:
             state = _native_chess(state, k.MAX_DEPTH + 8)
         self.state = state
@@ -223,6 +226,8 @@ class NativeSearch:
                                 np.float64)
         self._inv_temp = np.float32(1.0 / params.policy_temperature)
         self._movebuf = np.zeros(_CHESS_MOVES, np.int32)
+        #: nodes of the collided paths of the batch being gathered (compiled chess gatherer)
+        self._held = np.zeros(64 * max(16, min(params.max_collision_events, 4096)), np.int32)
         self._k = 0
         self._inflight: tuple[Future, int, int] | None = None
         self._t0 = time.monotonic()
@@ -342,9 +347,14 @@ class NativeSearch:
             return 0
         if self.compiled:
             planes = slot.inputs[next(iter(slot.inputs))]
-            return int(_gather_chess()(t, self.state.pos, self._mask, self._sc, self._params, self._counters,
+            rows = int(_gather_chess()(t, self.state.pos, self._mask, self._sc, self._params, self._counters,
                                        self.cache.arrays, limit, budget, p.max_collision_events, planes,
-                                       lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, self._movebuf))
+                                       lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, self._movebuf,
+                                       self._held))
+            if rows < 0:  # collided paths outgrew their buffer: the batch ended early, grow it for the next
+                self._held = np.zeros(2 * self._held.size, np.int32)
+                rows = -rows
+            return rows
         return self._gather_python(slot, lb, limit, budget)
 
     def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int) -> int:
@@ -643,47 +653,22 @@ def _gather_chess():  # noqa: ANN202 - imported on first use: only chess compile
 
 
 def warm_up(chess: bool) -> None:
-    """Compile every kernel a search runs (chess: the compiled gatherer and the native rules
-    too), or load them from numba's cache, by calling each once on scratch arrays with the
-    search's own argument types; the controller calls it while loading the net, so the first
-    ``go`` does not pay for it. Where numba keeps its cache: ``__pycache__`` beside the source
-    files, or ``NUMBA_CACHE_DIR``; when the package directory is read-only, numba falls back to
-    the user's cache directory (``~/.cache/numba``) by itself."""
-    tree = NativeTree(1 << 16, edge_moves=not chess, scored=True, branching=8)
+    """Compile every kernel a search runs — chess: the compiled gatherer and the native rules;
+    other games: the descent and the other kernels their Python leaf path calls — or load them
+    from numba's cache, by calling each once on scratch arrays with the search's own argument
+    types; the controller calls it while loading the net, so the first ``go`` does not pay for
+    it. numba keeps its cache in ``__pycache__`` beside the source files, or in
+    ``NUMBA_CACHE_DIR``; when the package directory is read-only it falls back to the user's
+    cache directory (``~/.cache/numba``) by itself."""
+    tree = NativeTree(1 << 16, edge_moves=not chess, scored=not chess, branching=8)
     t, sc = tree.arrays, k.new_scratch()
     cache = NativeEvalCache(4, 8)
     counters = np.zeros(k.STATS_WORDS, np.int64)
     params = np.array([1.745, 38739.0, 3.894, 0.33])
-    priors = np.full(3, 1 / 3, np.float32)
-    k.expand(t, tree.root, priors, np.arange(3, dtype=np.int32))
-    lb = _Leaves(1, _CHESS_MOVES if chess else k.MAX_EDGES)
     mask = np.zeros(0, np.uint8)
-    what, depth = k.descend(t, mask, sc, params)
-    path = sc.path[:depth].copy()
-    k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
-    k.backup_status(t, path, depth, counters)
-    k.undo_visits(t, path, 0)
-    k.set_terminal(t, int(path[-1]), 0.0, 0)
-    k.propagate_proof(t, path, depth)
-    k.alloc_edges(t, tree.root, 0)
-    k.child_by_move(t, tree.root, 1)
-    n, w, d, vl, kid = (np.zeros(3, np.int32), np.zeros(3), np.zeros(3), np.zeros(3, np.int32),
-                        np.zeros(3, np.int32))
-    k.edge_stats(t, tree.root, n, w, d, vl, kid)
-    k.puct_terms(t, tree.root, sc, params, w, d)
-    z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
-    lb.count[0] = 2
-    total = k.softmax_logits(np.zeros((1, 8), np.float32), lb.idx, lb.count, 1, np.float32(1.0), z, offs)
-    np.exp(z[:total], out=e[:total])
-    lb.node[0] = int(path[-1])
-    k.finish_batch(t, e, offs, 0, lb.node, lb.path, lb.depth, lb.key, w, d, w, True, cache.arrays, counters)
-    k.drop_leaves(t, 0, lb.node, lb.path, lb.depth)
-    cache.put(1, priors, 0.0, 0.0, None)
-    cache.get(1)
-    cache.clear()
+    lb = _Leaves(1, _CHESS_MOVES if chess else k.MAX_EDGES)
     if chess:
         from ..native.chess_state import NativeChessState
-        from .chess_kernels import gather_chess
         state = _native_chess(NativeChessState(), k.MAX_DEPTH + 8)
         state.set_search_root()
         moves = state.legal_moves()
@@ -693,10 +678,34 @@ def warm_up(chess: bool) -> None:
         state.lc0_policy_indices(moves)
         state.push(moves[0])
         state.pop()
-        ctree = NativeTree(1 << 16, edge_moves=False, branching=8)
-        k.expand(ctree.arrays, ctree.root, np.full(len(moves), 1 / len(moves), np.float32),
-                 np.asarray(moves, np.int32))
-        ctree.arrays.n[ctree.root] = 1
-        gather_chess(ctree.arrays, state.pos, mask, sc, params, counters, cache.arrays, 1, 1, 1,
-                     np.zeros((1, 112, 8, 8), np.float32), lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
-                     np.zeros(_CHESS_MOVES, np.int32))
+    else:
+        moves = [1, 2, 3]
+    priors = np.full(len(moves), 1 / len(moves), np.float32)
+    k.expand(t, tree.root, priors, np.asarray(moves, np.int32))
+    t.n[tree.root] = 1
+    if chess:
+        _gather_chess()(t, state.pos, mask, sc, params, counters, cache.arrays, 1, 1, 1,
+                        np.zeros((1, 112, 8, 8), np.float32), lb.node, lb.path, lb.depth, lb.count, lb.key,
+                        lb.idx, np.zeros(_CHESS_MOVES, np.int32), np.zeros(64, np.int32))
+    else:
+        what, depth = k.descend(t, mask, sc, params)
+        path = sc.path[:depth].copy()
+        k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
+        k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
+        k.undo_visits(t, path, 0)
+        k.set_terminal(t, int(path[-1]), 0.0, 0)
+        k.propagate_proof(t, path, depth)
+        k.alloc_edges(t, int(path[-1]), 0)
+    k.child_by_move(t, tree.root, 1)
+    n, w, d, vl, kid = (np.zeros(len(moves), np.int32), np.zeros(len(moves)), np.zeros(len(moves)),
+                        np.zeros(len(moves), np.int32), np.zeros(len(moves), np.int32))
+    k.edge_stats(t, tree.root, n, w, d, vl, kid)  # (puct_terms, for VerboseMoveStats only, compiles when asked)
+    z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
+    lb.count[0] = 2
+    total = k.softmax_logits(np.zeros((1, 8), np.float32), lb.idx, lb.count, 1, np.float32(1.0), z, offs)
+    np.exp(z[:total], out=e[:total])
+    k.finish_batch(t, e, offs, 0, lb.node, lb.path, lb.depth, lb.key, w, d, w, not chess, cache.arrays, counters)
+    k.drop_leaves(t, 0, lb.node, lb.path, lb.depth)
+    cache.put(1, priors, 0.0, 0.0, None)
+    cache.get(1)
+    cache.clear()
