@@ -175,3 +175,26 @@ def test_engine_says_once_that_the_tree_is_full_and_searches_on(golden_nets, mon
         assert reports[-1].stats.collisions > 0 and engine.tree.num_nodes <= engine.tree.capacity[0]
     finally:
         engine.evaluator.close()
+
+
+@pytest.mark.parametrize("name", ["chess-searchmoves-b1", "chess-start-b8"])
+def test_stats_match_the_reference(golden_nets, name):
+    """What stoppers read (root visits, the two largest root moves' visits, depth) as the reference."""
+    from search_golden import reference_factory
+    sc = BY_NAME[name]
+    seen = {}
+
+    def capture(factory, tag):
+        def make(*args, **kwargs):
+            search, tree, cache = factory(*args, **kwargs)
+            seen[tag] = search
+            return search, tree, cache
+        return make
+
+    run_scenario(sc, golden_nets[sc.net], capture(reference_factory, "ref"))
+    run_scenario(sc, golden_nets[sc.net], capture(native_factory(), "nat"))
+    a, b = seen["ref"].stats(), seen["nat"].stats()
+    assert (a.nodes, a.playouts, a.top_visits, a.depth_sum, a.seldepth, a.collisions) == \
+        (b.nodes, b.playouts, b.top_visits, b.depth_sum, b.seldepth, b.collisions)
+    assert [(ln.move, ln.visits, ln.pv) for ln in seen["ref"].lines(3)] == \
+        [(ln.move, ln.visits, ln.pv) for ln in seen["nat"].lines(3)]

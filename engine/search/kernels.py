@@ -529,3 +529,26 @@ def expand_cached(t: TreeArrays, node: int, cache: CacheArrays, entry: int) -> b
         t.prior[f + j] = cache.arena[o + j]
     t.ecount[node] = k
     return True
+
+
+
+@njit(cache=True, nogil=True)
+def root_stats(t: TreeArrays, mask: np.ndarray, sc: Scratch, out: np.ndarray) -> None:
+    """The root's visits and its two most visited edges' visits into ``out[0:3]`` (masked-out
+    edges count −1, as mcts.Search.stats; with one edge the second is 0), in one call."""
+    root = t.meta[M_ROOT]
+    k = max(np.int64(t.ecount[root]), 0)
+    _children(t, root, k, sc)
+    masked = mask.size > 0
+    best = np.int64(-(1 << 62))
+    second = np.int64(-(1 << 62))
+    for i in range(k):
+        v = np.int64(sc.cn[i]) if not masked or mask[i] else np.int64(-1)
+        if v > best:
+            second = best
+            best = v
+        elif v > second:
+            second = v
+    out[0] = t.n[root]
+    out[1] = best if k >= 1 else 0
+    out[2] = second if k >= 2 else 0

@@ -222,6 +222,7 @@ class NativeSearch:
         self._offs = np.zeros(cap + 1, np.int64)
         self._sc = k.new_scratch()
         self._counters = np.zeros(k.STATS_WORDS, np.int64)
+        self._root_out = np.zeros(3, np.int64)
         self._params = np.array([params.cpuct, params.cpuct_base, params.cpuct_factor, params.fpu_reduction],
                                 np.float64)
         self._inv_temp = np.float32(1.0 / params.policy_temperature)
@@ -547,17 +548,13 @@ class NativeSearch:
         s.cache_hits = int(c[k.S_CACHE_HITS])
         s.net_positions = self._net_positions
         s.elapsed = time.monotonic() - self._t0
-        s.nodes = int(t.n[root])
         s.root_proven = int(t.status[root]) in (k.WON, k.LOST)
         s.tree_full = self.tree.full
-        n = self._edges(root)[0]
-        if self._root_mask is not None:
-            n = np.where(self._root_mask, n, -1)
-        if len(n) >= 2:
-            top2 = np.partition(n, len(n) - 2)[-2:]
-            s.top_visits = (int(top2[1]), int(top2[0]))
-        elif len(n) == 1:
-            s.top_visits = (int(n[0]), 0)
+        out = self._root_out
+        k.root_stats(t, self._mask, self._sc, out)
+        s.nodes = int(out[0])
+        if t.ecount[root] >= 1:
+            s.top_visits = (int(out[1]), int(out[2]))
         return s
 
     def _ranked(self, node: int, mask: np.ndarray | None = None) -> tuple[list[int], tuple[np.ndarray, ...]]:
@@ -699,6 +696,7 @@ def warm_up(chess: bool) -> None:
     k.child_by_move(t, tree.root, 1)
     n, w, d, vl, kid = (np.zeros(len(moves), np.int32), np.zeros(len(moves)), np.zeros(len(moves)),
                         np.zeros(len(moves), np.int32), np.zeros(len(moves), np.int32))
+    k.root_stats(t, mask, sc, np.zeros(3, np.int64))
     k.edge_stats(t, tree.root, n, w, d, vl, kid)  # (puct_terms, for VerboseMoveStats only, compiles when asked)
     z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
     lb.count[0] = 2
