@@ -198,3 +198,24 @@ def test_stats_match_the_reference(golden_nets, name):
         (b.nodes, b.playouts, b.top_visits, b.depth_sum, b.seldepth, b.collisions)
     assert [(ln.move, ln.visits, ln.pv) for ln in seen["ref"].lines(3)] == \
         [(ln.move, ln.visits, ln.pv) for ln in seen["nat"].lines(3)]
+
+
+def test_batch_priors_are_softmax_priors_bit_for_bit():
+    """The compiled completion (exponents, numpy's exp, pairwise sum) gives softmax_priors' floats."""
+    from engine.codecs.base import softmax_priors
+    rng = np.random.default_rng(7)
+    rows, width = 12, k.MAX_EDGES
+    policy = (rng.standard_normal((rows, 2000)) * rng.choice([0.01, 1.0, 6.0], size=(rows, 1))).astype(np.float32)
+    counts = np.array([1, 2, 7, 8, 9, 35, 127, 128, 129, 300, 593, 1024], np.int32)
+    idx = np.zeros((rows, width), np.int64)
+    for r, n in enumerate(counts):
+        idx[r, :n] = rng.choice(2000, size=n, replace=False)
+    z, e, offs = np.zeros(rows * width, np.float32), np.zeros(rows * width, np.float32), np.zeros(rows + 1, np.int64)
+    for temp in (1.0, 1.359, 0.7):
+        total = k.softmax_logits(policy, idx, counts, rows, np.float32(1.0 / temp), z, offs)
+        np.exp(z[:total], out=e[:total])
+        for r, n in enumerate(counts):
+            o = offs[r]
+            got = (e[o:o + n] / k.pairwise_sum(e, o, n)).astype(np.float32)
+            assert np.array_equal(got, softmax_priors(policy[r, idx[r, :n]], temp)), (temp, n)
+            assert k.pairwise_sum(e, o, n) == e[o:o + n].sum()

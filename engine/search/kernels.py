@@ -479,14 +479,20 @@ def _block_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
 
 
 @njit(cache=True, nogil=True)
-def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
-    """numpy's float32 pairwise summation of ``a[lo:lo+n]``: blocks of up to 128 summed with 8
-    accumulators, larger ranges halved at a multiple of 8 and their sums added."""
+def _pairwise(a: np.ndarray, lo: np.int64, n: np.int64) -> np.float32:
     if n <= 128:
         return _block_sum(a, lo, n)
     n2 = n // 2
     n2 -= n2 % 8
-    return np.float32(pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2))
+    return np.float32(_pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2))
+
+
+@njit(cache=True, nogil=True)
+def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
+    """numpy's float32 pairwise summation of ``a[lo:lo+n]``: blocks of up to 128 summed with 8
+    accumulators, larger ranges halved at a multiple of 8 and their sums added (the recursion
+    on int64 bounds only, whatever integers the caller passes)."""
+    return _pairwise(a, np.int64(lo), np.int64(n))
 
 
 @njit(cache=True, nogil=True)
