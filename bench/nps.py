@@ -64,7 +64,7 @@ from engine.controller import NATIVE_GAMES
 from engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
 from engine.games.base import GameState
 from engine.search.mcts import Search
-from engine.search.native import NativeSearch, NativeTree
+from engine.search.native import NativeSearch, NativeTree, compiled_leaves, warm_up
 from engine.search.nncache import NativeEvalCache
 from engine.search.params import SearchParams
 from engine.search.tree import Tree
@@ -422,6 +422,8 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
             specs = specs[:max_positions]
         if ceiling_seconds is None:
             ceiling_seconds = max(0.2, 2.0 * (seconds if seconds is not None else 0.5))
+        if search == "native":  # compile (or load) the kernels before anything is timed
+            warm_up(compiled_leaves(game, ev.codec))
         provider = ev.providers[0]
         device = describe_device(provider)
         states = [parse_position(game, s) for s in specs]
