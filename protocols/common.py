@@ -176,6 +176,10 @@ class EngineProtocol:
         if self.engine.searching():
             raise OptionError(f"cannot set {name} while searching")
         self.engine.set_option(name, value)
+        self.option_set(self.engine.options.param(name).name)
+
+    def option_set(self, name: str) -> None:
+        """Called after ``setoption`` stored the option ``name`` (its declared spelling)."""
 
     def cmd_debug(self, args: list[str]) -> None:
         self.debug = bool(args) and args[0] == "on"

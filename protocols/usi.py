@@ -187,10 +187,9 @@ class UsiProtocol(EngineProtocol):
         self._declare_on_hit = False
 
     # -- commands ---------------------------------------------------------------------------
-    def cmd_setoption(self, args: list[str]) -> None:
-        super().cmd_setoption(args)
-        name = args[args.index("name") + 1] if args.index("name") + 1 < len(args) else ""
-        if name and self.engine.options.param(name).name == "USI_Hash":
+    def option_set(self, name: str) -> None:
+        """``USI_Hash`` (what shogi GUIs send) sets the tree's ``Hash``, clamped to its range."""
+        if name == "USI_Hash":
             hash_param = self.engine.options.param("Hash")
             mb = int(self.engine.options["USI_Hash"])
             mb = max(int(hash_param.min or 1), min(int(hash_param.max or mb), mb))

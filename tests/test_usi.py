@@ -102,6 +102,15 @@ def test_setoption_usi_names(usi):
     assert opts["Hash"] == 16 and not sink.starting("info string error")
 
 
+def test_setoption_with_a_spaced_name_is_one_clean_answer(usi):
+    # the UCI spelling works too, and gives no error after it was set (the first word alone
+    # was looked up again as an option 'Move')
+    proto, sink = usi
+    proto.handle("setoption name Move Overhead value 70")
+    assert proto.engine.options["Move Overhead"] == 70
+    assert not sink.starting("info string error"), sink.lines
+
+
 @pytest.mark.parametrize("line,needle", [
     ("foo bar", "unknown command"),
     ("position sfen not/a/sfen b - 1", "invalid SFEN"),
