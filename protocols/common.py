@@ -230,6 +230,8 @@ class EngineProtocol:
 
     def _on_info(self, report: Report) -> None:
         try:
+            if report.notice:
+                self.info_string(report.notice)
             if report.move_stats and self.engine.state is not None:
                 self.write(*self.format_move_stats(report, self.engine.state))
             self.write(*self.format_info(report))

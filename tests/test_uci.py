@@ -367,3 +367,11 @@ def test_verbose_move_stats_is_off_by_default(uci):
     proto.handle("go nodes 20")
     sink.wait_for("bestmove")
     assert not any(" N: " in ln for ln in sink.lines)
+
+
+def test_a_report_notice_is_printed_as_info_string(uci):
+    from engine.controller import Report
+    from engine.search.mcts import SearchStats
+    proto, sink = uci
+    proto._on_info(Report(SearchStats(), [], 0, notice="search tree full (9 nodes, Hash 16 MB): searching on"))
+    assert "info string search tree full (9 nodes, Hash 16 MB): searching on" in sink.lines
