@@ -28,6 +28,7 @@ import numpy as np
 from ..codecs.base import softmax_priors
 from ..evaluator import Batch, EvalCache, OnnxEvaluator
 from ..games.base import GameState
+from .disputed import disputed_end
 from .params import SearchParams
 from .tree import Tree
 
@@ -353,19 +354,8 @@ class Search:
         return leaves
 
     def _disputed_end(self, result: float) -> float | None:
-        """For a game just ended by a pass: the net's value of the position before that pass,
-        turned to the side to move now, when it disagrees with the exact ``result``; else None
-        (also when the net has not seen that position: it is not in the eval cache)."""
-        state = self.state
-        last = state.pop()
-        try:
-            hit = self.cache.get(state.key())
-        finally:
-            state.push(last)
-        if hit is None:
-            return None
-        v = -float(hit[1])
-        return v if result == 0 or (v > 0) != (result > 0) else None
+        """:func:`~engine.search.disputed.disputed_end` on this search's state and cache."""
+        return disputed_end(self.state, self.cache, result)
 
     def _complete(self, fut: Future, leaves: list[_Leaf]) -> None:
         t0 = time.monotonic()

@@ -35,6 +35,7 @@ from ..codecs.base import softmax_priors
 from ..evaluator import Batch
 from ..games.base import GameState
 from . import kernels as k
+from .disputed import disputed_end
 from .mcts import Line, MoveStat, SearchStats, collision_budget
 from .nncache import NativeEvalCache
 from .params import SearchParams
@@ -459,17 +460,8 @@ class NativeSearch:
         return True
 
     def _disputed_end(self, result: float) -> float | None:
-        """mcts.Search._disputed_end: the net's value before the final pass, when it disputes."""
-        state = self.state
-        last = state.pop()
-        try:
-            hit = self.cache.get(state.key())
-        finally:
-            state.push(last)
-        if hit is None:
-            return None
-        v = -float(hit[1])
-        return v if result == 0 or (v > 0) != (result > 0) else None
+        """:func:`~engine.search.disputed.disputed_end` on this search's state and cache."""
+        return disputed_end(self.state, self.cache, result)
 
     def _complete(self, fut: Future, b: int, rows: int) -> None:
         t0 = time.monotonic()
