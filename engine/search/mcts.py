@@ -29,6 +29,7 @@ from ..codecs.base import softmax_priors
 from ..evaluator import Batch, EvalCache, OnnxEvaluator
 from ..games.base import GameState
 from .disputed import disputed_end
+from .ownership import OwnershipMean
 from .params import SearchParams
 from .tree import Tree
 
@@ -151,8 +152,7 @@ class Search:
         self._scored = bool(getattr(self.codec, "has_score", False))
         #: the net has an ownership head: the mean over this search's evaluations, root view
         self._owned = bool(getattr(self.codec, "has_ownership", False))
-        self._own_sum: np.ndarray | None = None
-        self._own_n = 0
+        self._own = OwnershipMean()
         self._ensure_root_expanded()
         if root_moves:
             self.restrict_root(root_moves)
@@ -379,15 +379,11 @@ class Search:
 
     def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
         """Add each evaluated position's ownership, turned to the root's side-to-move view."""
-        own = self.codec.decode_ownership(out, len(depths))  # type: ignore[attr-defined]
-        signs = np.where(np.asarray(depths) % 2 == 0, 1.0, -1.0)
-        total = signs @ own
-        self._own_sum = total if self._own_sum is None else self._own_sum + total
-        self._own_n += len(depths)
+        self._own.add(self.codec.decode_ownership(out, len(depths)), depths)
 
     def ownership(self) -> np.ndarray | None:
         """Mean ownership over this search's evaluations (+1: the root's side to move), per move code."""
-        return None if self._own_sum is None else self._own_sum / self._own_n
+        return self._own.mean()
 
     def root_score(self) -> float | None:
         """Mean score over the root's subtree for its side to move (None without a score head)."""

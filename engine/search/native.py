@@ -38,6 +38,7 @@ from . import kernels as k
 from .disputed import disputed_end
 from .mcts import Line, MoveStat, SearchStats, collision_budget
 from .nncache import NativeEvalCache
+from .ownership import OwnershipMean
 from .params import SearchParams
 
 _MASK64 = 0xFFFF_FFFF_FFFF_FFFF
@@ -243,8 +244,7 @@ class NativeSearch:
         self._root_mask: np.ndarray | None = None
         self._scored = bool(self.codec.has_score)
         self._owned = bool(self.codec.has_ownership)
-        self._own_sum: np.ndarray | None = None
-        self._own_n = 0
+        self._own = OwnershipMean()
         if self._scored and not tree.scored:
             raise ValueError("the net has a score head but the tree keeps no score sums")
         if self._native_chess:
@@ -481,15 +481,12 @@ class NativeSearch:
                        self._scored, self.cache.arrays, self._counters)
 
     def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
-        own = self.codec.decode_ownership(out, len(depths))
-        signs = np.where(np.asarray(depths) % 2 == 0, 1.0, -1.0)
-        total = signs @ own
-        self._own_sum = total if self._own_sum is None else self._own_sum + total
-        self._own_n += len(depths)
+        """Add each evaluated position's ownership, turned to the root's side-to-move view."""
+        self._own.add(self.codec.decode_ownership(out, len(depths)), depths)
 
     def ownership(self) -> np.ndarray | None:
         """Mean ownership over this search's evaluations (+1: the root's side to move), per move code."""
-        return None if self._own_sum is None else self._own_sum / self._own_n
+        return self._own.mean()
 
     def root_score(self) -> float | None:
         """Mean score over the root's subtree for its side to move (None without a score head)."""
