@@ -56,7 +56,7 @@ from typing import Callable, Iterable, Sequence
 
 from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
 from engine.games.base import IllegalMoveError, InvalidPositionError
-from engine.games.go import BLACK, WHITE, GoState, handicap_points, parse_vertex, vertex
+from engine.games.go import BLACK, WHITE, GoState, colour_of, handicap_points, parse_vertex, vertex
 from engine.go.clock import GoClock
 from engine.go.handicap import free_handicap
 from engine.go.move_choice import choose_move, winrate
@@ -117,12 +117,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _parse_colour(text: str) -> int:
-    t = text.lower()
-    if t in ("b", "black"):
-        return BLACK
-    if t in ("w", "white"):
-        return WHITE
-    raise GtpError(f"invalid color {text!r}")
+    colour = colour_of(text)
+    if colour is None:
+        raise GtpError(f"invalid color {text!r}")
+    return colour
 
 
 def _parse_int(text: str, what: str) -> int:

@@ -127,6 +127,16 @@ def _check_size(size: int) -> None:
 # -- vertices -------------------------------------------------------------------------
 
 
+def colour_of(text: str) -> int | None:
+    """BLACK or WHITE for a colour word as GTP and SGF write it (``b``/``black``/``w``/``white``,
+    any case); None for anything else.
+
+    >>> colour_of("Black"), colour_of("w"), colour_of("red")
+    (0, 1, None)
+    """
+    return {"b": BLACK, "black": BLACK, "w": WHITE, "white": WHITE}.get(text.lower())
+
+
 def vertex(point: int, size: int) -> str:
     """A point index as a GTP vertex; ``size*size`` is ``pass``.
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from engine.games.go import BLACK, WHITE, GoState
+from engine.games.go import BLACK, WHITE, GoState, colour_of
 
 
 class SgfPropertyError(ValueError):
@@ -148,12 +148,10 @@ def sgf_points(values: Sequence[str], size: int) -> list[int]:
 
 
 def _colour(text: str) -> int:
-    t = text.lower()
-    if t in ("b", "black"):
-        return BLACK
-    if t in ("w", "white"):
-        return WHITE
-    raise SgfPropertyError(f"invalid color {text!r}")
+    colour = colour_of(text)
+    if colour is None:
+        raise SgfPropertyError(f"invalid color {text!r}")
+    return colour
 
 
 @dataclass
