@@ -7,7 +7,7 @@ After two passes (or ``--max-moves``) the scorer — ``gnugo --mode gtp
 --chinese-rules`` by default, with dead-stone removal — gives ``final_score``. Each
 game is written as SGF and a JSON summary is printed::
 
-    python -m bench.gtp_referee --size 9 --games 2 --sgf-dir /tmp/games \\
+    python -m tabula.bench.gtp_referee --size 9 --games 2 --sgf-dir /tmp/games \\
         -a "tabula gtp --net go9.onnx --visits 200" -b "/usr/games/gnugo --mode gtp --level 0"
 
 With ``--time MAIN BYO STONES`` both engines get ``time_settings`` (Canadian
@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.games.go import BLACK, WHITE, GoState, parse_vertex, vertex
+from tabula.engine.games.go import BLACK, WHITE, GoState, parse_vertex, vertex
 
 from .match.errors import EngineFailure
 from .match.writers import sgf_text

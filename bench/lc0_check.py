@@ -1,6 +1,6 @@
 """Check Tabula's lc0 codecs against lc0 itself, one random net per input format.
 
-    python -m bench.lc0_check --lc0 /root/lc0-tools/lc0 [--positions 240] [--formats 2,3,4] [--keep DIR]
+    python -m tabula.bench.lc0_check --lc0 /root/lc0-tools/lc0 [--positions 240] [--formats 2,3,4] [--keep DIR]
 
 For every input format it writes a small random net in lc0's own weights format
 (``proto/net.proto``, residual convolutional body; conv or dense policy; WDL or single
@@ -175,7 +175,7 @@ class Position:
         return f"position {head}" + (f" moves {' '.join(self.moves)}" if self.moves else "")
 
     def state(self):
-        from engine.games.chess_game import ChessState
+        from tabula.engine.games.chess_game import ChessState
 
         s = ChessState(self.fen, chess960=self.chess960)
         for m in self.moves:
@@ -490,7 +490,7 @@ def _printed(p: np.ndarray) -> np.ndarray:
 
 def _master_transform_square(sq: int, transform: int) -> int:
     """lc0 v0.33.0-dev's move transform (src/neural/encoder.cc ``Transform``), for the control."""
-    from engine.codecs.lc0_planes import FLIP, MIRROR, TRANSPOSE
+    from tabula.engine.codecs.lc0_planes import FLIP, MIRROR, TRANSPOSE
 
     if transform & (MIRROR | TRANSPOSE):
         sq ^= 56
@@ -500,7 +500,7 @@ def _master_transform_square(sq: int, transform: int) -> int:
 
 
 def _master_indices(codec, state, moves) -> np.ndarray:
-    from engine.codecs.lc0 import _code_table
+    from tabula.engine.codecs.lc0 import _code_table
 
     t = codec.transform(state)
     perm = np.array([_master_transform_square(s, t) for s in range(64)], np.int64)
@@ -534,9 +534,9 @@ class FormatResult:
 
 def check_format(lc0: str, workdir: Path, fmt_number: int, spec: NetSpec, positions: list[Position],
                  control: int, tag: bool) -> FormatResult:
-    from engine.codecs.lc0_formats import Resolution, parse_format
-    from engine.evaluator import OnnxEvaluator
-    from engine.games.chess_game import decode_move
+    from tabula.engine.codecs.lc0_formats import Resolution, parse_format
+    from tabula.engine.evaluator import OnnxEvaluator
+    from tabula.engine.games.chess_game import decode_move
 
     fmt = parse_format(fmt_number)
     pb = write_lc0_net(workdir / f"net-{fmt.short}.pb.gz", spec)
@@ -544,7 +544,7 @@ def check_format(lc0: str, workdir: Path, fmt_number: int, spec: NetSpec, positi
     subprocess.run([lc0, "leela2onnx", f"--input={pb}", f"--output={onnx_path}"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if tag:  # the format from metadata, with no weights file beside it
-        from nets.tools import tag_lc0_format
+        from tabula.nets.tools import tag_lc0_format
 
         tagged = workdir / "tagged" / onnx_path.name
         tagged.parent.mkdir(exist_ok=True)
@@ -568,10 +568,10 @@ def check_format(lc0: str, workdir: Path, fmt_number: int, spec: NetSpec, positi
 
     # the control: the same net read as the nearest wrong format
     if control == 1:
-        from engine.codecs.lc0 import Lc0Codec
+        from tabula.engine.codecs.lc0 import Lc0Codec
         ctrl_codec = Lc0Codec(ev.signature, Resolution(parse_format(control), "control"))
     else:
-        from engine.codecs.lc0_planes import Lc0FormatCodec
+        from tabula.engine.codecs.lc0_planes import Lc0FormatCodec
         ctrl_codec = Lc0FormatCodec(ev.signature, Resolution(parse_format(control), "control"))
     pol, q, mlh = run(codec)
     cpol, cq, _ = run(ctrl_codec)
@@ -631,7 +631,7 @@ def check_format(lc0: str, workdir: Path, fmt_number: int, spec: NetSpec, positi
 
 def ctrl_indices_plain(state, moves) -> np.ndarray:
     """Policy indices with no board transform (what lc0 prints beside each move)."""
-    from engine.codecs.lc0_planes import policy_table
+    from tabula.engine.codecs.lc0_planes import policy_table
 
     return policy_table(state.board, 0)[np.asarray(moves, np.int64)]
 

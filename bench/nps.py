@@ -60,14 +60,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from engine.controller import NATIVE_GAMES
-from engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
-from engine.games.base import GameState
-from engine.search.mcts import Search
-from engine.search.native import NativeSearch, NativeTree, compiled_leaves, warm_up
-from engine.search.nncache import NativeEvalCache
-from engine.search.params import SearchParams
-from engine.search.tree import Tree
+from tabula.engine.controller import NATIVE_GAMES
+from tabula.engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
+from tabula.engine.games.base import GameState
+from tabula.engine.search.mcts import Search
+from tabula.engine.search.native import NativeSearch, NativeTree, compiled_leaves, warm_up
+from tabula.engine.search.nncache import NativeEvalCache
+from tabula.engine.search.params import SearchParams
+from tabula.engine.search.tree import Tree
 
 DATA = Path(__file__).resolve().parent / "data"
 GAMES = ("chess", "shogi", "go")
@@ -112,15 +112,15 @@ def parse_position(game: str, spec: str) -> GameState:
         i = tokens.index("moves")
         tokens, moves = tokens[:i], tokens[i + 1:]
     if game == "go":
-        from engine.games.go import GoState
+        from tabula.engine.games.go import GoState
 
         kv = dict(zip(tokens[::2], tokens[1::2]))
         return GoState.from_moves(int(kv.get("size", 19)), float(kv.get("komi", 7.5)), moves)
     if game == "chess":
-        from engine.games.chess_game import ChessState as cls
+        from tabula.engine.games.chess_game import ChessState as cls
         head = "fen"
     elif game == "shogi":
-        from engine.games.shogi_game import ShogiState as cls  # type: ignore[assignment]
+        from tabula.engine.games.shogi_game import ShogiState as cls  # type: ignore[assignment]
         head = "sfen"
     else:
         raise ValueError(f"unknown game {game!r}; choose one of {', '.join(GAMES)}")

@@ -1,6 +1,6 @@
 """Write an untrained net of a given shape, for speed measurements (needs the `train` extra).
 
-    python -m bench.random_net --codec lc0-112 --blocks 20 --filters 256 -o big.onnx
+    python -m tabula.bench.random_net --codec lc0-112 --blocks 20 --filters 256 -o big.onnx
 
 Weights are PyTorch's default initialisation: the net plays nonsense but costs exactly
 what a trained net of that shape costs, which is all ``tabula bench`` needs.
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from nets.export import export_onnx
-    from nets.model import NetConfig, PolicyValueNet
+    from tabula.nets.export import export_onnx
+    from tabula.nets.model import NetConfig, PolicyValueNet
 
     torch.manual_seed(0)
     extra = {"in_channels": 17, "board_size": args.board_size} if args.codec == "go" else {}

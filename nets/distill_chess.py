@@ -13,7 +13,7 @@ Shards are written atomically (``shard_00012.npz``), one per ``--games-per-shard
 games, each seeded from ``--seed`` and its index; a restart skips finished shards
 and rebuilds the dedup set from them, so a run can be stopped and resumed freely::
 
-    nice -n 10 python -m nets.distill_chess --out data/distill/chess --shards 200
+    nice -n 10 python -m tabula.nets.distill_chess --out data/distill/chess --shards 200
 
 Shard arrays (P positions, G games, K = max multipv):
 

@@ -16,7 +16,7 @@ is recorded. Planes are not stored: :mod:`nets.train_go` encodes them with the g
 Shards are written atomically (one per ``--games-per-shard`` games), seeded from
 ``--seed`` and the shard index; a restart skips finished shards::
 
-    nice -n 10 python -m nets.distill_go --out data/distill/go9 --shards 100
+    nice -n 10 python -m tabula.nets.distill_go --out data/distill/go9 --shards 100
 
 Shard arrays (P positions, G games, K = 10):
 
@@ -51,7 +51,7 @@ import numpy as np
 
 from .shards import PlayGame, run_shards
 
-from engine.games.go import GoState, parse_vertex, vertex
+from tabula.engine.games.go import GoState, parse_vertex, vertex
 
 TOP_K = 10
 PAD = -1  # top_moves padding while collecting; written as the move dtype's maximum

@@ -13,7 +13,7 @@ calls illegal is dropped. Planes are *not* stored: :mod:`nets.train_shogi` encod
 Shards are written atomically, one per ``--games-per-shard`` games, each seeded from
 ``--seed`` and its index; a restart skips finished shards and rebuilds the dedup set::
 
-    nice -n 10 python -m nets.distill_shogi --out data/distill/shogi --shards 100
+    nice -n 10 python -m tabula.nets.distill_shogi --out data/distill/shogi --shards 100
 
 Shard arrays (P positions, G games, K = max multipv), as the chess shards except moves:
 

@@ -116,7 +116,7 @@ def load_checkpoint(path: str | Path) -> PolicyValueNet:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m nets.export CHECKPOINT OUT.onnx --provenance TEXT``."""
+    """``python -m tabula.nets.export CHECKPOINT OUT.onnx --provenance TEXT``."""
     import argparse
 
     ap = argparse.ArgumentParser(description="Export a training checkpoint to ONNX.")

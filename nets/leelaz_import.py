@@ -18,7 +18,7 @@ pass (unfolded BN, explicit 3×3 taps) to check the graph against.
 
 Usage::
 
-    python -m nets.leelaz_import weights.txt.gz lz.onnx --check 16
+    python -m tabula.nets.leelaz_import weights.txt.gz lz.onnx --check 16
 
 Needs ``onnx`` (the ``test``/``train`` extras) to convert; reading and the numpy
 forward pass need only numpy.
@@ -366,7 +366,7 @@ def check_onnx(weights: LeelaZeroWeights, onnx_path: str | Path, planes: np.ndar
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m nets.leelaz_import WEIGHTS OUT.onnx [--check N] [--provenance TEXT]``."""
+    """``python -m tabula.nets.leelaz_import WEIGHTS OUT.onnx [--check N] [--provenance TEXT]``."""
     import argparse
 
     ap = argparse.ArgumentParser(description="Convert Leela Zero text weights to ONNX.")

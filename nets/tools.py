@@ -19,9 +19,9 @@ from typing import Iterator
 
 import numpy as np
 
-from engine.codecs.base import Codec
-from engine.evaluator import OnnxEvaluator, read_signature
-from engine.games.base import GameState
+from tabula.engine.codecs.base import Codec
+from tabula.engine.evaluator import OnnxEvaluator, read_signature
+from tabula.engine.games.base import GameState
 
 
 @dataclass
@@ -54,7 +54,7 @@ def net_info(path: str | Path) -> NetInfo:
     """Describe a network file (raises the engine's load/mismatch errors with their messages)."""
     import onnx
 
-    from engine.codecs import codec_for
+    from tabula.engine.codecs import codec_for
 
     sig = read_signature(path)
     codec = codec_for(sig)
@@ -97,8 +97,8 @@ def tag_lc0_format(path: str | Path, lc0_format: str | int | None = None, *,
     """
     import onnx
 
-    from engine.codecs.lc0 import Lc0Net
-    from engine.codecs.lc0_formats import METADATA_KEY, parse_format, read_pb_format
+    from tabula.engine.codecs.lc0 import Lc0Net
+    from tabula.engine.codecs.lc0_formats import METADATA_KEY, parse_format, read_pb_format
 
     if lc0_format is None and weights is None:
         raise ValueError("give the format (--lc0-format) or the lc0 weights file it came from (--from)")
@@ -145,15 +145,15 @@ def sample_positions(codec: Codec, count: int = 64, seed: int = 7) -> list[GameS
 
 def _start_states(codec: Codec) -> Iterator[GameState]:
     if codec.game == "chess":
-        from engine.games.chess_game import ChessState
+        from tabula.engine.games.chess_game import ChessState
 
         yield ChessState()
     elif codec.game == "shogi":
-        from engine.games.shogi_game import ShogiState
+        from tabula.engine.games.shogi_game import ShogiState
 
         yield ShogiState()
     elif codec.game == "go":
-        from engine.games.go import GoState
+        from tabula.engine.games.go import GoState
 
         size = int(codec.input_shapes[next(iter(codec.input_shapes))][-1])
         yield GoState(size=size, komi=7.0)

@@ -20,7 +20,7 @@ Targets:
 * value (W/D/L for the side to move): ``--sf-wdl-weight`` × Stockfish's own W/D/L
   (``UCI_ShowWDL``) + the rest × the game's final result (one-hot).
 
->>> python -m nets.train --shards data/distill/chess --out data/train/chess --epochs 8
+>>> python -m tabula.nets.train --shards data/distill/chess --out data/train/chess --epochs 8
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ RULE50_PLANE = 109
 
 def _lc0_codec():
     """An :class:`Lc0Codec` for index lookups (its signature is that of our export)."""
-    from engine.codecs.base import NetSignature
-    from engine.codecs.lc0 import Lc0Codec
+    from tabula.engine.codecs.base import NetSignature
+    from tabula.engine.codecs.lc0 import Lc0Codec
 
     sig = NetSignature("train", {"/input/planes": ("batch", 112, 8, 8)},
                        {"/output/policy": ("batch", 1858), "/output/wdl": ("batch", 3)})
@@ -55,8 +55,8 @@ def _lc0_codec():
 
 def encode_shard(shard: Path, out: Path) -> Path:
     """Encode one shard's positions (packed planes, policy indices, targets) into ``out``."""
-    from engine.codecs.lc0 import encode_planes
-    from engine.games.chess_game import ChessState
+    from tabula.engine.codecs.lc0 import encode_planes
+    from tabula.engine.games.chess_game import ChessState
 
     codec = _lc0_codec()
     z = np.load(shard)
@@ -443,7 +443,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: ``python -m nets.train …``."""
+    """Entry point: ``python -m tabula.nets.train …``."""
     train(parse_args(argv))
 
 

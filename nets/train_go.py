@@ -22,8 +22,8 @@ Targets (defaults; all are options):
 
 ::
 
-    python -m nets.train_go encode --shards data/distill/go9 --out data/encoded/go9
-    python -m nets.train_go train --data data/encoded/go9 --out data/train/go9
+    python -m tabula.nets.train_go encode --shards data/distill/go9 --out data/encoded/go9
+    python -m tabula.nets.train_go train --data data/encoded/go9 --out data/train/go9
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def encode_go_shard(path: Path, shard_base: int = 0) -> dict[str, np.ndarray]:
     Game ids are ``(shard_base + shard number) · 100000 + game``: give each generator's folder
     its own ``shard_base`` so that data sets made apart can be merged.
     """
-    from engine.codecs.go_planes import GO_PLANES, encode_planes
-    from engine.games.go import GoState
+    from tabula.engine.codecs.go_planes import GO_PLANES, encode_planes
+    from tabula.engine.games.go import GoState
 
     z = np.load(path)
     meta = json.loads(str(z["meta"]))
@@ -84,7 +84,7 @@ def encode_go_shard(path: Path, shard_base: int = 0) -> dict[str, np.ndarray]:
 
 def encode(a: argparse.Namespace) -> None:
     """``encode`` subcommand."""
-    from engine.codecs.go_planes import GO_PLANES
+    from tabula.engine.codecs.go_planes import GO_PLANES
 
     shards = iter_shards(a.shards, a.max_shards)
     t0 = time.time()
@@ -220,7 +220,7 @@ def train(a: argparse.Namespace) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m nets.train_go encode|train …``."""
+    """``python -m tabula.nets.train_go encode|train …``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("encode", help="shards → packed planes (needs engine.games.go)")

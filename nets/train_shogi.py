@@ -24,8 +24,8 @@ Targets (constants are command-line options; defaults documented here):
 
 The training step (:func:`train_packed` and its helpers) is shared with :mod:`nets.train_go`::
 
-    python -m nets.train_shogi encode --shards data/distill/shogi --out data/encoded/shogi
-    python -m nets.train_shogi train --data data/encoded/shogi --out data/train/shogi
+    python -m tabula.nets.train_shogi encode --shards data/distill/shogi --out data/encoded/shogi
+    python -m tabula.nets.train_shogi train --data data/encoded/shogi --out data/train/shogi
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def encode_shogi_shard(path: Path) -> dict[str, np.ndarray]:
     """One shard's positions as packed features, policy labels and raw targets."""
     import cshogi
 
-    from engine.codecs.dlshogi import FEATURES1, FEATURES2, label_table
+    from tabula.engine.codecs.dlshogi import FEATURES1, FEATURES2, label_table
 
     labels = label_table()
     z = np.load(path)
@@ -135,7 +135,7 @@ def fit_value_scale(score: np.ndarray, result: np.ndarray) -> float:
 
 def encode(a: argparse.Namespace) -> None:
     """``encode`` subcommand."""
-    from engine.codecs.dlshogi import FEATURES1, FEATURES2
+    from tabula.engine.codecs.dlshogi import FEATURES1, FEATURES2
 
     shards = iter_shards(a.shards, a.max_shards)
     t0 = time.time()
@@ -364,7 +364,7 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     try:
         import onnx  # noqa: F401
     except ImportError:
-        log(f"\nno onnx module here: export later with\n  python -m nets.export {ck_path} {onnx_path} "
+        log(f"\nno onnx module here: export later with\n  python -m tabula.nets.export {ck_path} {onnx_path} "
             f"--provenance \"$(cat {a.out / 'provenance.txt'})\"")
         return None
     from .export import export_onnx
@@ -428,7 +428,7 @@ def train(a: argparse.Namespace) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m nets.train_shogi encode|train …``."""
+    """``python -m tabula.nets.train_shogi encode|train …``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("encode", help="shards → packed features (needs cshogi)")

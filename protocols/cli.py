@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from engine import __version__
-from engine.controller import Engine
-from engine.evaluator import BACKENDS
-from engine.options import OptionError
+from tabula.engine import __version__
+from tabula.engine.controller import Engine
+from tabula.engine.evaluator import BACKENDS
+from tabula.engine.options import OptionError
 
 
 def _stdin_lines():
@@ -81,7 +81,7 @@ def main() -> None:
 def uci(net: str | None, backend: str | None, threads: int | None, options: tuple[str, ...],
         verbose: bool) -> None:
     """Play chess over UCI on stdin/stdout."""
-    from nets import default_net
+    from tabula.nets import default_net
 
     from .uci import UCI_PARAMS, UciProtocol
 
@@ -101,7 +101,7 @@ def uci(net: str | None, backend: str | None, threads: int | None, options: tupl
 def usi(net: str | None, backend: str | None, threads: int | None, options: tuple[str, ...],
         verbose: bool) -> None:
     """Play shogi over USI on stdin/stdout."""
-    from nets import default_net
+    from tabula.nets import default_net
 
     from .usi import USI_PARAMS, UsiProtocol
 
@@ -135,7 +135,7 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
         visits: int | None, movetime: float | None, resign_threshold: float | None,
         net_scores_passes: bool | None, options: tuple[str, ...], verbose: bool) -> None:
     """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
-    from nets import default_net
+    from tabula.nets import default_net
 
     from .gtp import GTP_PARAMS, GtpProtocol
 
@@ -164,7 +164,7 @@ def nets() -> None:
 @click.argument("net", type=click.Path(exists=True, dir_okay=False))
 def nets_info(net: str) -> None:
     """Game, codec, signature, parameter count, precision and metadata of NET."""
-    from nets.tools import net_info
+    from tabula.nets.tools import net_info
 
     try:
         info = net_info(net)
@@ -184,7 +184,7 @@ def nets_quantize(net: str, to: str, output: str | None, positions: int) -> None
     """Write an fp16/int8 copy of NET (metadata kept) and report size, speed and agreement."""
     from pathlib import Path
 
-    from nets.tools import compare, quantize
+    from tabula.nets.tools import compare, quantize
 
     out = output or str(Path(net).with_suffix(f".{to}.onnx"))
     try:
@@ -208,7 +208,7 @@ def nets_quantize(net: str, to: str, output: str | None, positions: int) -> None
               help="Write a tagged copy here (default: tag NET in place).")
 def nets_tag(net: str, lc0_format: str | None, weights: str | None, output: str | None) -> None:
     """Record in an lc0 ONNX (from 'lc0 leela2onnx') which lc0 input format it has."""
-    from nets.tools import tag_lc0_format
+    from tabula.nets.tools import tag_lc0_format
 
     try:
         path, name = tag_lc0_format(net, lc0_format, weights=weights, output=output)
@@ -225,7 +225,7 @@ def nets_tag(net: str, lc0_format: str | None, weights: str | None, output: str 
               help="ONNX file to write (default: MODEL's name with .onnx instead of .bin.gz).")
 def nets_import_katago(model: str, output: str | None) -> None:
     """Convert a KataGo model (.bin.gz, .bin, .txt.gz, .txt) to an ONNX go net."""
-    from nets.katago_import import import_katago
+    from tabula.nets.katago_import import import_katago
 
     try:
         summary = import_katago(model, output)
@@ -245,7 +245,7 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 
 def _default_bench_net(game: str) -> str | None:
-    from nets import default_net
+    from tabula.nets import default_net
 
     if game == "go":
         return default_net("go9") or default_net("go19")
@@ -293,8 +293,8 @@ def bench(game: str, net: str | None, backend: str, search: str | None, backend_
     """
     import json
 
-    from bench.nps import format_table, run_bench
-    from bench.nps import plot as plot_results
+    from tabula.bench.nps import format_table, run_bench
+    from tabula.bench.nps import plot as plot_results
 
     try:
         sizes = [int(x) for x in batches.replace(" ", "").split(",") if x]
@@ -391,7 +391,7 @@ def match(as_json: bool, quiet: bool, verbose: bool, **options: Any) -> None:
     """
     import json
 
-    from bench.match import MatchError, match_config, run_match
+    from tabula.bench.match import MatchError, match_config, run_match
 
     _logging(verbose)
     if not verbose:

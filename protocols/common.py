@@ -16,9 +16,9 @@ import sys
 import threading
 from typing import Callable, ClassVar, Iterable, TextIO
 
-from engine.controller import Engine, Limits, Report
-from engine.games.base import GameState
-from engine.options import OptionError, Param
+from tabula.engine.controller import Engine, Limits, Report
+from tabula.engine.games.base import GameState
+from tabula.engine.options import OptionError, Param
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class EngineProtocol:
 
     @staticmethod
     def version() -> str:
-        from engine import __version__
+        from tabula.engine import __version__
 
         return __version__
 

@@ -54,18 +54,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from engine.controller import ENGINE_PARAMS, Engine, Limits, Report
-from engine.games.base import IllegalMoveError, InvalidPositionError
-from engine.games.go import BLACK, WHITE, GoState, colour_of, handicap_points, parse_vertex, vertex
-from engine.go.clock import GoClock
-from engine.go.handicap import free_handicap
-from engine.go.move_choice import choose_move, winrate
-from engine.go.network import GoNetwork, NoNetwork
-from engine.go.playouts import dead_stones, score_without
-from engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
-from engine.options import OptionError, Param, find_param
-from engine.search.mcts import Line
-from engine.search.params import with_default
+from tabula.engine.controller import ENGINE_PARAMS, Engine, Limits, Report
+from tabula.engine.games.base import IllegalMoveError, InvalidPositionError
+from tabula.engine.games.go import BLACK, WHITE, GoState, colour_of, handicap_points, parse_vertex, vertex
+from tabula.engine.go.clock import GoClock
+from tabula.engine.go.handicap import free_handicap
+from tabula.engine.go.move_choice import choose_move, winrate
+from tabula.engine.go.network import GoNetwork, NoNetwork
+from tabula.engine.go.playouts import dead_stones, score_without
+from tabula.engine.go.sgf import SgfGame, SgfPropertyError, write_sgf
+from tabula.engine.options import OptionError, Param, find_param
+from tabula.engine.search.mcts import Line
+from tabula.engine.search.params import with_default
 
 from .common import RESIGN_THRESHOLD, Writer
 
@@ -298,7 +298,7 @@ class GtpProtocol:
 
     # -- administrative ----------------------------------------------------------------------------
     def cmd_version(self, args: list[str]) -> str:
-        from engine import __version__
+        from tabula.engine import __version__
 
         return __version__
 
@@ -709,7 +709,7 @@ class GtpProtocol:
 
     def to_sgf(self) -> str:
         """The game so far as SGF (set-up stones, komi, moves)."""
-        from engine import __version__
+        from tabula.engine import __version__
 
         black, white, to_move, handicap = self._setup
         return write_sgf(self.size, self.komi, self.state.move_history(), app=f"{ENGINE_NAME}:{__version__}",

@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-from engine.codecs import codec_for
-from engine.codecs.lc0 import Lc0Net
-from engine.codecs.lc0_formats import OPTION_CHOICES
-from engine.controller import Engine, Report
-from engine.games.base import InvalidPositionError
-from engine.games.chess_game import ChessState, decode_move
-from engine.options import Param
-from engine.search.params import with_default
+from tabula.engine.codecs import codec_for
+from tabula.engine.codecs.lc0 import Lc0Net
+from tabula.engine.codecs.lc0_formats import OPTION_CHOICES
+from tabula.engine.controller import Engine, Report
+from tabula.engine.games.base import InvalidPositionError
+from tabula.engine.games.chess_game import ChessState, decode_move
+from tabula.engine.options import Param
+from tabula.engine.search.params import with_default
 
 from .common import EngineProtocol, Writer, q_to_cp, wdl_permille
 

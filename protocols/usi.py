@@ -35,10 +35,10 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from engine.controller import Engine, Limits, Report
-from engine.games.base import GameState, InvalidPositionError
-from engine.games.shogi_game import DEFAULT_MAX_MOVES, ShogiState
-from engine.options import Param
+from tabula.engine.controller import Engine, Limits, Report
+from tabula.engine.games.base import GameState, InvalidPositionError
+from tabula.engine.games.shogi_game import DEFAULT_MAX_MOVES, ShogiState
+from tabula.engine.options import Param
 
 from .common import RESIGN_THRESHOLD, EngineProtocol, Writer
 

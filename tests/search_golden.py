@@ -100,7 +100,7 @@ def build_nets(folder: Path, names: set[str] | None = None) -> dict[str, Path]:
     def katago() -> Path:
         import gzip
 
-        from nets.katago_import import import_katago
+        from tabula.nets.katago_import import import_katago
         from test_katago_import import random_model, serialize
         src = folder / "katago.bin.gz"
         src.write_bytes(gzip.compress(serialize(random_model(seed=3))))
@@ -146,9 +146,9 @@ def summarise(search: Any, state: Any) -> dict:
 
 def reference_factory(ev: Any, state: Any, params: Any, cache_size: int, searchmoves, tree=None, cache=None):
     """The Python reference search (engine.search.mcts) with its tree and cache."""
-    from engine.evaluator import EvalCache
-    from engine.search.mcts import Search
-    from engine.search.tree import Tree
+    from tabula.engine.evaluator import EvalCache
+    from tabula.engine.search.mcts import Search
+    from tabula.engine.search.tree import Tree
     tree = tree if tree is not None else Tree()
     cache = cache if cache is not None else EvalCache(cache_size)
     return Search(state, tree, ev, cache, params, root_moves=searchmoves or None), tree, cache
@@ -158,8 +158,8 @@ def native_factory(compiled: bool | None = None, budget: int = 64 << 20) -> Call
     """A factory of the compiled search (engine.search.native); ``compiled=False`` runs chess
     through the Python leaf path too."""
     def make(ev: Any, state: Any, params: Any, cache_size: int, searchmoves, tree=None, cache=None):
-        from engine.search.native import NativeSearch, NativeTree, compiled_leaves
-        from engine.search.nncache import NativeEvalCache
+        from tabula.engine.search.native import NativeSearch, NativeTree, compiled_leaves
+        from tabula.engine.search.nncache import NativeEvalCache
         if tree is None:
             tree = NativeTree.for_game(state.game, ev.codec, budget)
             if compiled is False and compiled_leaves(state.game, ev.codec):
@@ -173,9 +173,9 @@ def native_factory(compiled: bool | None = None, budget: int = 64 << 20) -> Call
 def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory) -> dict:
     """Run ``sc`` with the search ``factory`` builds; returns :func:`summarise`'s dict (and the
     second search's under ``"then"``)."""
-    from bench.nps import parse_position
-    from engine.evaluator import OnnxEvaluator
-    from engine.search.params import SearchParams
+    from tabula.bench.nps import parse_position
+    from tabula.engine.evaluator import OnnxEvaluator
+    from tabula.engine.search.params import SearchParams
 
     ev = OnnxEvaluator(net, backend="cpu", threads=1, max_batch=max(sc.batch, 1))
     try:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.nps import (BenchResult, data_file, format_table, load_positions, parse_position, run_bench,
+from tabula.bench.nps import (BenchResult, data_file, format_table, load_positions, parse_position, run_bench,
                        search_position)
-from engine.evaluator import OnnxEvaluator
+from tabula.engine.evaluator import OnnxEvaluator
 from netfactory import make_net
-from protocols.cli import main
+from tabula.protocols.cli import main
 
 JSON_KEYS = {"game", "backend", "net", "batch", "nps", "ceiling_evals_per_s", "overhead_us_per_node", "fraction",
              "threads", "provider", "device", "search_cpu_us_per_node", "net_wait_fraction", "mean_batch",
@@ -148,7 +148,7 @@ def test_plot_without_matplotlib_says_what_to_install(uniform_chess_net, monkeyp
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    from bench.nps import plot
+    from tabula.bench.nps import plot
 
     rows = [BenchResult(game="chess", backend="cpu", net="n.onnx", batch=b, threads=1, provider="CPUExecutionProvider",
                         device="cpu", positions=2, seconds_per_position=1.0, nodes_per_position=None, playouts=100,
@@ -174,7 +174,7 @@ def test_trivial_backend_measures_the_search_alone(uniform_chess_net):
 
 
 def test_trivial_evaluator_answers_uniform_priors_and_a_fixed_value(uniform_chess_net):
-    from engine.evaluator import TrivialEvaluator
+    from tabula.engine.evaluator import TrivialEvaluator
     ev = TrivialEvaluator(uniform_chess_net, max_batch=4)
     batch = ev.new_batch(4)
     out = ev.submit(batch, 6).result()  # more rows than planned: it grows

@@ -10,7 +10,7 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from nets import DEFAULT_FILES, HERE, default_net
+from tabula.nets import DEFAULT_FILES, HERE, default_net
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = {  # net → (tabula.game, tabula.codec, board size)
@@ -35,7 +35,7 @@ def test_bundled_net_is_shipped_small_and_carded(name: str) -> None:
 
 
 def _run(args: list[str], script: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "protocols.cli", *args], input=script, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "tabula.protocols.cli", *args], input=script, capture_output=True,
                           text=True, timeout=180, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

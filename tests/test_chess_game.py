@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.games.chess_game import ChessState
+from tabula.engine.games.chess_game import ChessState
 
 
 def test_rook_on_a1_is_not_the_rook_on_f8():

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from engine.games.go import GoState
-from nets.distill_go import ShardWriter, move_dtype
+from tabula.engine.games.go import GoState
+from tabula.nets.distill_go import ShardWriter, move_dtype
 
 
 def test_move_dtype_grows_with_the_board() -> None:
@@ -35,7 +35,7 @@ def test_shard_base_keeps_game_ids_apart_so_folders_merge(tmp_path) -> None:
 
     import pytest
 
-    from nets.train_go import encode, encode_go_shard, merge
+    from tabula.nets.train_go import encode, encode_go_shard, merge
 
     st = GoState(19, 7.5)
     w = ShardWriter()

@@ -9,9 +9,9 @@ import cshogi.dlshogi
 import numpy as np
 import pytest
 
-from engine.codecs.base import NetSignature, NetworkMismatchError, softmax_priors
-from engine.codecs.dlshogi import DlshogiCodec, label_table, policy_label
-from engine.games.shogi_game import STARTING_SFEN, ShogiState
+from tabula.engine.codecs.base import NetSignature, NetworkMismatchError, softmax_priors
+from tabula.engine.codecs.dlshogi import DlshogiCodec, label_table, policy_label
+from tabula.engine.games.shogi_game import STARTING_SFEN, ShogiState
 
 MIDGAME_SFEN = "l6nl/3gk1gs1/p1ns2bp1/1rppppp1p/9/2PPSPPRP/PPB1P1N2/2GSKG3/LN6L b Pp 43"
 NYUGYOKU_SFEN = "RRBBGGGGK/SS7/9/9/9/9/9/9/4k4 b 2P 1"  # Black may declare (28 points, 10 in camp)

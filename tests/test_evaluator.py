@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.evaluator import OnnxEvaluator
+from tabula.engine.evaluator import OnnxEvaluator
 from tests.netfactory import make_lc0_net
 
 
@@ -38,7 +38,7 @@ def test_gpu_padding_runs_one_fixed_shape_and_returns_only_the_asked_rows(tmp_pa
 
 
 def test_backend_options_parse_and_reach_only_gpu_providers() -> None:
-    from engine.evaluator import NetworkLoadError, parse_backend_options, with_options
+    from tabula.engine.evaluator import NetworkLoadError, parse_backend_options, with_options
 
     assert parse_backend_options("") == {}
     assert parse_backend_options(" trt_fp16_enable=True ,device_id=0,") == {"trt_fp16_enable": "True",
@@ -53,7 +53,7 @@ def test_backend_options_parse_and_reach_only_gpu_providers() -> None:
 
 
 def test_a_bad_backend_option_is_a_clear_error_and_the_engine_stays_up(tmp_path) -> None:
-    from engine.controller import Engine
+    from tabula.engine.controller import Engine
 
     eng = Engine("chess")
     eng.set_option("WeightsFile", str(make_lc0_net(tmp_path / "n.onnx")))

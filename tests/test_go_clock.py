@@ -1,4 +1,4 @@
-"""engine.go.clock: GTP/KGS time settings, time left, and each move's limits."""
+"""tabula.engine.go.clock: GTP/KGS time settings, time left, and each move's limits."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import doctest
 
 import pytest
 
-import engine.go.clock as clock_mod
-from engine.go.clock import UNBOUNDED_MOVE_S, GoClock
+import tabula.engine.go.clock as clock_mod
+from tabula.engine.go.clock import UNBOUNDED_MOVE_S, GoClock
 
 
 def test_doctests():

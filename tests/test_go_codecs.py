@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.codecs import codec_for
-from engine.codecs.base import NetSignature, NetworkMismatchError
-from engine.codecs.go_planes import GO_PLANES, GoPlanesCodec, encode_planes
-from engine.codecs.leelaz import LeelaZeroCodec
-from engine.games.go import GoState, parse_vertex
+from tabula.engine.codecs import codec_for
+from tabula.engine.codecs.base import NetSignature, NetworkMismatchError
+from tabula.engine.codecs.go_planes import GO_PLANES, GoPlanesCodec, encode_planes
+from tabula.engine.codecs.leelaz import LeelaZeroCodec
+from tabula.engine.games.go import GoState, parse_vertex
 from netfactory import make_net
 
 pytest.importorskip("onnx")
@@ -60,8 +60,8 @@ def test_history_longer_than_eight_and_capture():
 
 
 def test_capabilities_are_declared_on_the_codec_base():
-    from engine.codecs.base import Codec
-    from engine.codecs.katago import KataGoCodec
+    from tabula.engine.codecs.base import Codec
+    from tabula.engine.codecs.katago import KataGoCodec
 
     assert (Codec.has_score, Codec.has_ownership) == (False, False)
     assert (Codec.board_size, Codec.max_board_size) == (None, None)
@@ -156,7 +156,7 @@ def test_decode_value_tanh_and_winprob():
 
 
 def test_engine_searches_a_toy_9x9_net(tmp_path):
-    from engine.controller import Engine, Limits
+    from tabula.engine.controller import Engine, Limits
 
     net = make_net(tmp_path / "go9.onnx", {"input_planes": (17, 9, 9)},
                    {"output_policy": (82, "none"), "output_value": (1, "tanh")}, scale=0.05, metadata=META9)
@@ -175,9 +175,9 @@ def test_engine_searches_a_toy_9x9_net(tmp_path):
 
 def test_torch_export_is_read_by_the_go_codec(tmp_path):
     torch = pytest.importorskip("torch")
-    from engine.evaluator import OnnxEvaluator
-    from nets.export import export_onnx
-    from nets.model import NetConfig, PolicyValueNet
+    from tabula.engine.evaluator import OnnxEvaluator
+    from tabula.nets.export import export_onnx
+    from tabula.nets.model import NetConfig, PolicyValueNet
 
     torch.manual_seed(0)
     model = PolicyValueNet(NetConfig(codec="go", blocks=1, filters=8, se=False, in_channels=GO_PLANES,
@@ -200,7 +200,7 @@ def test_torch_export_is_read_by_the_go_codec(tmp_path):
 
 # -- Leela Zero import -----------------------------------------------------------------------
 
-lz = pytest.importorskip("nets.leelaz_import")
+lz = pytest.importorskip("tabula.nets.leelaz_import")
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +272,7 @@ def test_numpy_conv_is_a_plain_cross_correlation():
 
 
 def test_converted_net_drives_the_leelaz_codec_and_engine(lz_files):
-    from engine.controller import Engine, Limits
+    from tabula.engine.controller import Engine, Limits
 
     eng = Engine("go")
     eng.set_option("WeightsFile", str(lz_files[1][1]))

@@ -1,12 +1,12 @@
-"""engine.go.handicap: free handicap placement."""
+"""tabula.engine.go.handicap: free handicap placement."""
 
 from __future__ import annotations
 
 import doctest
 
-import engine.go.handicap as handicap_mod
-from engine.games.go import handicap_points
-from engine.go.handicap import free_handicap
+import tabula.engine.go.handicap as handicap_mod
+from tabula.engine.games.go import handicap_points
+from tabula.engine.go.handicap import free_handicap
 
 
 def test_doctests():

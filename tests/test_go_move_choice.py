@@ -1,4 +1,4 @@
-"""engine.go.move_choice: the pass and resign rules around the search (no net: a stub stands in)."""
+"""tabula.engine.go.move_choice: the pass and resign rules around the search (no net: a stub stands in)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-import engine.go.move_choice as move_choice
-from engine.games.go import GoState, parse_vertex
-from engine.go.move_choice import (PASS_VETO_VALUE, choose_move, opponent_passed, resigns, root_moves,
+import tabula.engine.go.move_choice as move_choice
+from tabula.engine.games.go import GoState, parse_vertex
+from tabula.engine.go.move_choice import (PASS_VETO_VALUE, choose_move, opponent_passed, resigns, root_moves,
                                    wins_as_scored)
 from test_go_playouts import endgame
 

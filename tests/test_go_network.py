@@ -1,4 +1,4 @@
-"""engine.go.network: the net per board size (Engine.default_net), resizing, the net run by itself."""
+"""tabula.engine.go.network: the net per board size (Engine.default_net), resizing, the net run by itself."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import doctest
 import numpy as np
 import pytest
 
-import engine.go.network as network_mod
-from engine.controller import Engine
-from engine.games.go import GoState
-from engine.go.network import GoNetwork, NoNetwork
+import tabula.engine.go.network as network_mod
+from tabula.engine.controller import Engine
+from tabula.engine.games.go import GoState
+from tabula.engine.go.network import GoNetwork, NoNetwork
 from netfactory import make_net
 
 pytest.importorskip("onnx")

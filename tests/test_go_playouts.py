@@ -1,4 +1,4 @@
-"""engine.go.eyes and engine.go.playouts: the eye test, net-free ownership, dead stones, score without them."""
+"""tabula.engine.go.eyes and engine.go.playouts: the eye test, net-free ownership, dead stones, score without them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import doctest
 
 import numpy as np
 
-import engine.go.eyes as eyes_mod
-import engine.go.playouts as playouts_mod
-from engine.games.go import GoState, parse_vertex
-from engine.go.eyes import is_eye, useful_moves
-from engine.go.playouts import dead_stones, estimate_ownership, score_without
+import tabula.engine.go.eyes as eyes_mod
+import tabula.engine.go.playouts as playouts_mod
+from tabula.engine.games.go import GoState, parse_vertex
+from tabula.engine.go.eyes import is_eye, useful_moves
+from tabula.engine.go.playouts import dead_stones, estimate_ownership, score_without
 
 
 def test_doctests():

@@ -9,8 +9,8 @@ import random
 import numpy as np
 import pytest
 
-from engine.games.base import DRAW, LOSS, WIN, IllegalMoveError, InvalidPositionError
-from engine.games.go import (
+from tabula.engine.games.base import DRAW, LOSS, WIN, IllegalMoveError, InvalidPositionError
+from tabula.engine.games.go import (
     BLACK,
     WHITE,
     GoState,

@@ -1,4 +1,4 @@
-"""engine.go.sgf: the one SGF reader and writer (GTP loadsgf/printsgf, match records)."""
+"""tabula.engine.go.sgf: the one SGF reader and writer (GTP loadsgf/printsgf, match records)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import doctest
 
 import pytest
 
-import engine.go.sgf as sgf_mod
-from engine.games.base import IllegalMoveError
-from engine.games.go import BLACK, WHITE, parse_vertex
-from engine.go.sgf import SgfGame, SgfPropertyError, parse_sgf_main_line, sgf_coord, sgf_point, write_sgf
+import tabula.engine.go.sgf as sgf_mod
+from tabula.engine.games.base import IllegalMoveError
+from tabula.engine.games.go import BLACK, WHITE, parse_vertex
+from tabula.engine.go.sgf import SgfGame, SgfPropertyError, parse_sgf_main_line, sgf_coord, sgf_point, write_sgf
 
 
 def test_doctests():
@@ -61,8 +61,8 @@ def test_writer_as_gtp_printsgf_and_the_referee_write_it():
 
 
 def test_referee_records_use_the_one_writer():
-    from bench.gtp_referee import Game
-    from bench.match.writers import sgf_text
+    from tabula.bench.gtp_referee import Game
+    from tabula.bench.match.writers import sgf_text
 
     g = Game("Tabula 0.1.0", "GNU Go 3.8", ["E5", "C3", "pass", "G7", "PASS", "pass"], "B+12.5", "x")
     assert sgf_text(g, 9, 7.0) == ("(;GM[1]FF[4]CA[UTF-8]AP[tabula-referee]SZ[9]KM[7]RU[Chinese]PB[Tabula 0.1.0]"

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.controller import Engine
-from engine.games.go import GoState, handicap_points, parse_vertex, vertex
+from tabula.engine.controller import Engine
+from tabula.engine.games.go import GoState, handicap_points, parse_vertex, vertex
 from netfactory import make_net
-from protocols.common import Writer
-from engine.go.sgf import parse_sgf_main_line, sgf_coord, sgf_point
-from protocols.gtp import GTP_PARAMS, GtpProtocol
+from tabula.protocols.common import Writer
+from tabula.engine.go.sgf import parse_sgf_main_line, sgf_coord, sgf_point
+from tabula.protocols.gtp import GTP_PARAMS, GtpProtocol
 
 pytest.importorskip("onnx")
 
@@ -357,7 +357,7 @@ def test_no_pass_while_behind(nets, tmp_path):
 def test_no_pass_when_dead_stones_turn_the_win_into_a_loss(nets, tmp_path, monkeypatch):
     """Ahead by Tromp–Taylor only thanks to stones the estimate calls dead: play on, even after
     the opponent's pass, and never into an own eye; a pass net cannot end such a game."""
-    import engine.go.move_choice as move_choice
+    import tabula.engine.go.move_choice as move_choice
 
     g = Gtp(nets["passer9"])
     try:
@@ -393,7 +393,7 @@ def test_a_disputed_double_pass_is_worth_the_nets_value(nets, tmp_path, net_scor
     """White has passed; Black's pass would end a game Black wins by Tromp-Taylor. A net that rates
     Black's position as lost disputes that end: with NetScoresPasses the pass is worth the net's
     value inside the search (about -1 for Black), without it the exact +1."""
-    from engine.controller import Limits
+    from tabula.engine.controller import Limits
 
     g = Gtp(nets["gloomy9"], NetScoresPasses=str(net_scores).lower(), MultiPV=500)
     try:
@@ -645,7 +645,7 @@ def test_gogui_analyze_commands_are_known_and_work(gtp):
 
 
 def test_tabula_gtp_process(nets):
-    cmd = [sys.executable, "-m", "protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "16",
+    cmd = [sys.executable, "-m", "tabula.protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "16",
            "--threads", "1"]
     proc = subprocess.run(cmd, input="1 name\n2 boardsize 9\n3 genmove b\n4 boardsize 19\n5 quit\n",
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -656,7 +656,7 @@ def test_tabula_gtp_process(nets):
 
 
 def test_tabula_gtp_pass_scoring_flag(nets):
-    cmd = [sys.executable, "-m", "protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "8",
+    cmd = [sys.executable, "-m", "tabula.protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "8",
            "--threads", "1", "--tromp-taylor-passes"]
     proc = subprocess.run(cmd, input="1 genmove b\n2 quit\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
@@ -666,7 +666,7 @@ def test_tabula_gtp_pass_scoring_flag(nets):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(GNUGO).exists(), reason="gnugo not installed (apt-get install gnugo)")
 def test_referee_tabula_vs_gnugo(nets, tmp_path):
-    from bench.gtp_referee import main as referee
+    from tabula.bench.gtp_referee import main as referee
 
     tabula = f"{sys.executable} -m protocols.cli gtp --net {nets['go9']} --visits 16 --threads 1"
     summary = referee(["-a", tabula, "-b", f"{GNUGO} --mode gtp --level 0", "--size", "9", "--games", "1",
@@ -688,8 +688,8 @@ def test_referee_tabula_vs_gnugo(nets, tmp_path):
 def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
     from click.testing import CliRunner
 
-    import protocols.gtp
-    from protocols.cli import main
+    import tabula.protocols.gtp
+    from tabula.protocols.cli import main
 
     seen = {}
 
@@ -700,7 +700,7 @@ def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
         def run(self, lines):
             pass
 
-    monkeypatch.setattr(protocols.gtp, "GtpProtocol", Capture)
+    monkeypatch.setattr(tabula.protocols.gtp, "GtpProtocol", Capture)
     ok = CliRunner().invoke(main, ["gtp", "-o", "CPuct=1.2", "--option", "PolicyTemperature = 1.0"])
     assert ok.exit_code == 0, ok.output
     assert seen == {"cpuct": 1.2, "temp": 1.0}
@@ -712,7 +712,7 @@ def test_tabula_gtp_option_flag_sets_engine_options(monkeypatch):
 def _gtp_cli_options(monkeypatch, *args: str) -> dict:
     """The engine's options once ``tabula-gtp ARGS`` has built its GtpProtocol (no net loaded)."""
     from clirun import options_after_cli
-    from protocols.cli import gtp_main
+    from tabula.protocols.cli import gtp_main
 
     return options_after_cli(monkeypatch, GtpProtocol, gtp_main, *args)
 
@@ -728,7 +728,7 @@ def test_gtp_defaults_are_declared_and_an_explicit_generic_default_survives(monk
 def test_resign_threshold_is_per_mille_as_in_usi_and_the_flag_takes_a_winrate(monkeypatch):
     from click.testing import CliRunner
 
-    from protocols.cli import main
+    from tabula.protocols.cli import main
 
     assert _gtp_cli_options(monkeypatch)["ResignThreshold"] == 50
     assert _gtp_cli_options(monkeypatch, "--resign-threshold", "0.07")["ResignThreshold"] == 70

@@ -17,17 +17,17 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from engine.codecs import codec_for  # noqa: E402
-from engine.codecs.katago import KataGoCodec  # noqa: E402
-from engine.codecs.katago_features import KataRules  # noqa: E402
-from engine.controller import Engine, Limits  # noqa: E402
-from engine.evaluator import EvalCache, OnnxEvaluator, read_signature  # noqa: E402
-from engine.games.go import GoState, parse_vertex, vertex  # noqa: E402
-from engine.search.mcts import Search  # noqa: E402
-from engine.search.params import SearchParams  # noqa: E402
-from engine.search.tree import Tree  # noqa: E402
-from nets.katago_import import import_katago  # noqa: E402
-from protocols.gtp import GTP_PARAMS  # noqa: E402
+from tabula.engine.codecs import codec_for  # noqa: E402
+from tabula.engine.codecs.katago import KataGoCodec  # noqa: E402
+from tabula.engine.codecs.katago_features import KataRules  # noqa: E402
+from tabula.engine.controller import Engine, Limits  # noqa: E402
+from tabula.engine.evaluator import EvalCache, OnnxEvaluator, read_signature  # noqa: E402
+from tabula.engine.games.go import GoState, parse_vertex, vertex  # noqa: E402
+from tabula.engine.search.mcts import Search  # noqa: E402
+from tabula.engine.search.params import SearchParams  # noqa: E402
+from tabula.engine.search.tree import Tree  # noqa: E402
+from tabula.nets.katago_import import import_katago  # noqa: E402
+from tabula.protocols.gtp import GTP_PARAMS  # noqa: E402
 from tests.test_gtp import Gtp, run_analysis, sabaki_parse  # noqa: E402
 from tests.test_katago_import import DATA, REAL_NET, katago_features, random_model, serialize  # noqa: E402
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.codecs import katago_features
-from engine.codecs.katago_features import (
+from tabula.engine.codecs import katago_features
+from tabula.engine.codecs.katago_features import (
     GLOBAL_FEATURES, SPATIAL_FEATURES, KataFeatures, KataRules, _point_neighbours, playable)
-from engine.games.go import GoState
+from tabula.engine.games.go import GoState
 
 DATA = json.loads((Path(__file__).parent / "data" / "katago_features_v7.json").read_text())
 CASES = {c["name"]: c for c in DATA["cases"]}

@@ -21,7 +21,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from nets.katago_import import (KataGoFormatError, default_output, import_katago,  # noqa: E402
+from tabula.nets.katago_import import (KataGoFormatError, default_output, import_katago,  # noqa: E402
                                 read_model)
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -426,7 +426,7 @@ def test_default_output_name() -> None:
 def test_cli_import(tiny, tmp_path) -> None:
     from click.testing import CliRunner
 
-    from protocols.cli import main
+    from tabula.protocols.cli import main
 
     m, src, _ = tiny
     copy = tmp_path / src.name
@@ -445,7 +445,7 @@ def test_cli_errors(tmp_path, monkeypatch) -> None:
 
     from click.testing import CliRunner
 
-    from protocols.cli import main
+    from tabula.protocols.cli import main
 
     bad = tmp_path / "bad.bin.gz"
     bad.write_bytes(gzip.compress(b"name 14 22 19\n"))

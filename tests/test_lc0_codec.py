@@ -13,9 +13,9 @@ import chess
 import numpy as np
 import pytest
 
-from engine.codecs.base import NetSignature, NetworkMismatchError
-from engine.codecs.lc0 import MOVES, Lc0Codec, encode_planes, move_to_index
-from engine.games.chess_game import ChessState
+from tabula.engine.codecs.base import NetSignature, NetworkMismatchError
+from tabula.engine.codecs.lc0 import MOVES, Lc0Codec, encode_planes, move_to_index
+from tabula.engine.games.chess_game import ChessState
 
 LC0_SIG = NetSignature(
     "maia.onnx", {"/input/planes": ("batch", 112, 8, 8)},

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from engine.codecs import codec_for
-from engine.codecs.base import NetSignature, NetworkMismatchError
-from engine.codecs.lc0 import Lc0Codec, Lc0Net
-from engine.codecs.lc0_formats import (CLASSICAL, FORMATS, METADATA_KEY, OPTION_CHOICES, parse_format,
+from tabula.engine.codecs import codec_for
+from tabula.engine.codecs.base import NetSignature, NetworkMismatchError
+from tabula.engine.codecs.lc0 import Lc0Codec, Lc0Net
+from tabula.engine.codecs.lc0_formats import (CLASSICAL, FORMATS, METADATA_KEY, OPTION_CHOICES, parse_format,
                                        read_pb_format, resolve_format)
-from engine.codecs.lc0_planes import Lc0FormatCodec
-from engine.controller import Engine
-from engine.evaluator import OnnxEvaluator, read_signature
-from engine.games.chess_game import ChessState
-from protocols.common import Writer
-from protocols.uci import UCI_PARAMS, UciProtocol
+from tabula.engine.codecs.lc0_planes import Lc0FormatCodec
+from tabula.engine.controller import Engine
+from tabula.engine.evaluator import OnnxEvaluator, read_signature
+from tabula.engine.games.chess_game import ChessState
+from tabula.protocols.common import Writer
+from tabula.protocols.uci import UCI_PARAMS, UciProtocol
 
 from linesink import Sink
 from netfactory import make_net
@@ -170,7 +170,7 @@ def test_an_unnamed_extra_output_is_not_taken_for_moves_left():
 # -- nets tag / nets info ------------------------------------------------------------------------------
 
 def test_tag_writes_the_format_and_keeps_other_metadata(tmp_path):
-    from nets.tools import net_info, tag_lc0_format
+    from tabula.nets.tools import net_info, tag_lc0_format
 
     path = lc0_onnx(tmp_path / "n.onnx", metadata={"licence": "GPL"})
     assert "warning" in " ".join(net_info(path).notes)
@@ -189,7 +189,7 @@ def test_tag_writes_the_format_and_keeps_other_metadata(tmp_path):
 
 
 def test_tag_refuses_what_it_cannot_tag(tmp_path):
-    from nets.tools import tag_lc0_format
+    from tabula.nets.tools import tag_lc0_format
 
     path = lc0_onnx(tmp_path / "n.onnx")
     with pytest.raises(ValueError, match="give the format"):
@@ -204,7 +204,7 @@ def test_tag_refuses_what_it_cannot_tag(tmp_path):
 
 
 def test_cli_nets_tag(tmp_path):
-    from protocols.cli import main
+    from tabula.protocols.cli import main
 
     path = lc0_onnx(tmp_path / "n.onnx")
     r = CliRunner().invoke(main, ["nets", "tag", str(path), "--lc0-format", "4"])
@@ -295,7 +295,7 @@ def test_uci_says_nothing_for_tabulas_own_nets(uci_on, random_chess_net):
 # -- the engine's search -----------------------------------------------------------------------------
 
 def test_engine_search_uses_the_formats_planes_and_policy(uci_on, tmp_path):
-    from engine.codecs.base import softmax_priors
+    from tabula.engine.codecs.base import softmax_priors
 
     net = make_net(tmp_path / "n.onnx", {"/input/planes": (112, 8, 8)},
                    {"/output/policy": (1858, "none"), "/output/wdl": (3, "softmax")}, scale=0.3, seed=5,

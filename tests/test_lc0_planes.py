@@ -12,12 +12,12 @@ import chess
 import numpy as np
 import pytest
 
-from engine.codecs.base import NetSignature
-from engine.codecs.lc0 import MOVE_INDEX, Lc0Codec, encode_planes
-from engine.codecs.lc0_formats import FORMATS, Resolution, parse_format
-from engine.codecs.lc0_planes import (FLIP, MIRROR, TRANSPOSE, Lc0FormatCodec, choose_transform, encode_format,
+from tabula.engine.codecs.base import NetSignature
+from tabula.engine.codecs.lc0 import MOVE_INDEX, Lc0Codec, encode_planes
+from tabula.engine.codecs.lc0_formats import FORMATS, Resolution, parse_format
+from tabula.engine.codecs.lc0_planes import (FLIP, MIRROR, TRANSPOSE, Lc0FormatCodec, choose_transform, encode_format,
                                       transform_square)
-from engine.games.chess_game import ChessState
+from tabula.engine.games.chess_game import ChessState
 
 SIG = NetSignature("t.onnx", {"/input/planes": ("batch", 112, 8, 8)},
                    {"/output/policy": ("batch", 1858), "/output/wdl": ("batch", 3)})
@@ -294,7 +294,7 @@ def test_pawn_positions_without_castling_only_flip_and_still_agree():
 # -- against the classical encoder, and the codec --------------------------------------------------
 
 def test_general_encoder_reads_classical_exactly_as_the_classical_codec():
-    from engine.codecs.lc0_formats import CLASSICAL
+    from tabula.engine.codecs.lc0_formats import CLASSICAL
 
     rng = random.Random(3)
     for start in [None, "rnbqkbnr/ppp1pppp/8/8/3pP3/8/PPPP1PPP/RNBQKBNR b KQkq e3 0 3",

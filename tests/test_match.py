@@ -16,12 +16,12 @@ import chess.pgn
 import pytest
 from click.testing import CliRunner
 
-from bench.elo import (PAIR_SCORES, SprtBounds, Tally, elo_from_score, elo_pentanomial, elo_trinomial,
+from tabula.bench.elo import (PAIR_SCORES, SprtBounds, Tally, elo_from_score, elo_pentanomial, elo_trinomial,
                        llr_normal, llr_pentanomial, llr_trinomial, los, mle_with_mean, score_from_elo,
                        sprt_decision)
-from bench.match import (Adjudication, Clock, EngineSpec, Limits, MatchConfig, MatchError, MoveRecord,
+from tabula.bench.match import (Adjudication, Clock, EngineSpec, Limits, MatchConfig, MatchError, MoveRecord,
                          TimeControl, adjudicate, load_openings, run_match)
-from protocols.cli import main
+from tabula.protocols.cli import main
 
 STOCKFISH = "/usr/games/stockfish"
 FAIRY = "/usr/games/fairy-stockfish"
@@ -165,9 +165,9 @@ def test_time_control_and_clock():
 
 
 def test_engine_spec_parsing():
-    s = EngineSpec.parse("cmd='python -m protocols.cli uci --net \"a b.onnx\"' name=T option.Threads=1 "
+    s = EngineSpec.parse("cmd='python -m tabula.protocols.cli uci --net \"a b.onnx\"' name=T option.Threads=1 "
                          "'option.Skill Level=3' tc=5+0.05 nodes=100 st=0.5 depth=3 proto=uci dir=/tmp arg=-v")
-    assert s.cmd == ["python", "-m", "protocols.cli", "uci", "--net", "a b.onnx", "-v"]
+    assert s.cmd == ["python", "-m", "tabula.protocols.cli", "uci", "--net", "a b.onnx", "-v"]
     assert s.name == "T" and s.options == {"Threads": "1", "Skill Level": "3"}
     assert s.tc == TimeControl(5.0, 0.05) and (s.nodes, s.movetime, s.depth) == (100, 0.5, 3)
     assert s.proto == "uci" and s.cwd == "/tmp"

@@ -11,8 +11,8 @@ import chess
 import numpy as np
 import pytest
 
-from engine.games.chess_game import ChessState, decode_move, encode_move
-from engine.native import chess_rules as cr
+from tabula.engine.games.chess_game import ChessState, decode_move, encode_move
+from tabula.engine.native import chess_rules as cr
 
 KIWIPETE = "r3k2r/p1ppqpb1/bn2pnp1/3PN3/1p2P3/2N2Q1p/PPPBBPPP/R3K2R w KQkq - 0 1"
 POS3 = "8/2p5/3p4/KP5r/1R3p1k/8/4P1P1/8 w - - 0 1"

@@ -14,13 +14,13 @@ import chess
 import numpy as np
 import pytest
 
-from engine.codecs import lc0 as ref
-from engine.codecs.base import NetSignature
-from engine.games.base import IllegalMoveError, InvalidPositionError
-from engine.games.chess_game import ChessState, encode_move
-from engine.native import chess_rules as cr
-from engine.native import lc0_encoder as nl
-from engine.native.chess_state import NativeChessState
+from tabula.engine.codecs import lc0 as ref
+from tabula.engine.codecs.base import NetSignature
+from tabula.engine.games.base import IllegalMoveError, InvalidPositionError
+from tabula.engine.games.chess_game import ChessState, encode_move
+from tabula.engine.native import chess_rules as cr
+from tabula.engine.native import lc0_encoder as nl
+from tabula.engine.native.chess_state import NativeChessState
 
 CODEC = ref.Lc0Codec(NetSignature(
     "maia.onnx", {"/input/planes": ("batch", 112, 8, 8)},

@@ -12,12 +12,12 @@ pytest.importorskip("onnx")
 
 from search_golden import GOLDEN, SCENARIOS, build_nets, compare, drive, native_factory, run_scenario  # noqa: E402
 
-from engine.evaluator import EvalCache, OnnxEvaluator  # noqa: E402
-from engine.games.chess_game import ChessState  # noqa: E402
-from engine.search import kernels as k  # noqa: E402
-from engine.search.native import NativeSearch, NativeTree  # noqa: E402
-from engine.search.nncache import NativeEvalCache  # noqa: E402
-from engine.search.params import SearchParams  # noqa: E402
+from tabula.engine.evaluator import EvalCache, OnnxEvaluator  # noqa: E402
+from tabula.engine.games.chess_game import ChessState  # noqa: E402
+from tabula.engine.search import kernels as k  # noqa: E402
+from tabula.engine.search.native import NativeSearch, NativeTree  # noqa: E402
+from tabula.engine.search.nncache import NativeEvalCache  # noqa: E402
+from tabula.engine.search.params import SearchParams  # noqa: E402
 
 WANT = json.loads(GOLDEN.read_text())
 BY_NAME = {sc.name: sc for sc in SCENARIOS}
@@ -154,9 +154,9 @@ def test_native_cache_behaves_as_eval_cache():
 
 # -- the controller ----------------------------------------------------------------------------------
 def test_engine_says_once_that_the_tree_is_full_and_searches_on(golden_nets, monkeypatch):
-    from engine.controller import Engine, Limits
-    from engine.search import native
-    from protocols.uci import UCI_PARAMS
+    from tabula.engine.controller import Engine, Limits
+    from tabula.engine.search import native
+    from tabula.protocols.uci import UCI_PARAMS
     monkeypatch.setattr(native.NativeTree, "for_game",
                         classmethod(lambda cls, game, codec, budget: cls(1 << 16, edge_moves=False)))
     engine = Engine("chess", extra_params=UCI_PARAMS)
@@ -202,7 +202,7 @@ def test_stats_match_the_reference(golden_nets, name):
 
 def test_batch_priors_are_softmax_priors_bit_for_bit():
     """The compiled completion (exponents, numpy's exp, pairwise sum) gives softmax_priors' floats."""
-    from engine.codecs.base import softmax_priors
+    from tabula.engine.codecs.base import softmax_priors
     rng = np.random.default_rng(7)
     rows, width = 12, k.MAX_EDGES
     policy = (rng.standard_normal((rows, 2000)) * rng.choice([0.01, 1.0, 6.0], size=(rows, 1))).astype(np.float32)

@@ -11,8 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from nets.export import SIGNATURES, export_onnx  # noqa: E402
-from nets.model import NetConfig, PolicyValueNet, count_params, lc0_conv_gather, lc0_moves  # noqa: E402
+from tabula.nets.export import SIGNATURES, export_onnx  # noqa: E402
+from tabula.nets.model import NetConfig, PolicyValueNet, count_params, lc0_conv_gather, lc0_moves  # noqa: E402
 
 CONFIGS = [
     NetConfig(codec="lc0-112", blocks=2, filters=16, se=True),
@@ -84,11 +84,11 @@ def test_lc0_move_list_fixed_points() -> None:
     assert len(set(gather.tolist())) == 1858 and gather.max() < 73 * 64
 
 
-@pytest.mark.skipif(importlib.util.find_spec("engine.codecs.lc0") is None, reason="lc0 codec not present")
+@pytest.mark.skipif(importlib.util.find_spec("tabula.engine.codecs.lc0") is None, reason="lc0 codec not present")
 def test_lc0_move_list_matches_codec() -> None:
     import chess
 
-    from engine.codecs.lc0 import MOVES
+    from tabula.engine.codecs.lc0 import MOVES
 
     names = chess.SQUARE_NAMES
     assert [names[f] + names[t] + p for f, t, p in lc0_moves()] == MOVES

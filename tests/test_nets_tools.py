@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from netfactory import make_lc0_net
-from nets.tools import compare, net_info, quantize
-from protocols.cli import main
+from tabula.nets.tools import compare, net_info, quantize
+from tabula.protocols.cli import main
 
 
 def test_info_reports_codec_and_metadata(tmp_path):

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from engine.controller import Engine
-from engine.options import OptionError, Param, find_param
-from engine.search.params import GO_SEARCH_PARAMS, SEARCH_PARAMS, SearchParams, with_default
-from protocols.gtp import GTP_PARAMS
+from tabula.engine.controller import Engine
+from tabula.engine.options import OptionError, Param, find_param
+from tabula.engine.search.params import GO_SEARCH_PARAMS, SEARCH_PARAMS, SearchParams, with_default
+from tabula.protocols.gtp import GTP_PARAMS
 
 
 def test_field_defaults_come_from_the_declarations():

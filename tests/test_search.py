@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine.controller import Engine, Limits
-from engine.evaluator import EvalCache, OnnxEvaluator
-from engine.games.chess_game import ChessState
-from engine.search.mcts import Search
-from engine.search.params import SearchParams
-from engine.search.tree import Tree
-from protocols.uci import UCI_PARAMS
+from tabula.engine.controller import Engine, Limits
+from tabula.engine.evaluator import EvalCache, OnnxEvaluator
+from tabula.engine.games.chess_game import ChessState
+from tabula.engine.search.mcts import Search
+from tabula.engine.search.params import SearchParams
+from tabula.engine.search.tree import Tree
+from tabula.protocols.uci import UCI_PARAMS
 
 
 @pytest.fixture()
@@ -183,7 +183,7 @@ def test_tree_budget_bounds_memory(uniform_chess_net):
 
 
 def test_collision_budget_grows_with_the_tree_as_lc0s():
-    from engine.search.mcts import collision_budget
+    from tabula.engine.search.mcts import collision_budget
     p = SearchParams()
     assert [collision_budget(v, p) for v in (0, 1, 28)] == [1, 1, 1]
     # 1 + 79999·((400−28)/(145000−28))^1.25 = 47.2; at 1600 visits 281

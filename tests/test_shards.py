@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from nets.shards import load_seen, run_shards, shard_path
+from tabula.nets.shards import load_seen, run_shards, shard_path
 
 
 class KeyWriter:

@@ -7,8 +7,8 @@ import random
 import cshogi
 import pytest
 
-from engine.games.base import DRAW, LOSS, WIN, IllegalMoveError, InvalidPositionError
-from engine.games.shogi_game import REPETITION_RESULTS, STARTING_SFEN, ShogiState
+from tabula.engine.games.base import DRAW, LOSS, WIN, IllegalMoveError, InvalidPositionError
+from tabula.engine.games.shogi_game import REPETITION_RESULTS, STARTING_SFEN, ShogiState
 
 #: A quiet Static Rook vs. Double-Wing-ish middlegame reached by the moves below (Black to move).
 MIDGAME_MOVES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.timeman import Clock, allocate, movetime_budget
+from tabula.engine.timeman import Clock, allocate, movetime_budget
 
 
 @pytest.mark.parametrize("time_ms,inc_ms,mtg", [
@@ -44,7 +44,7 @@ def test_movetime_is_exact_less_overhead():
 
 
 def test_moves_left_curve_falls_then_levels_off():
-    from engine.timeman import estimated_moves_left
+    from tabula.engine.timeman import estimated_moves_left
     assert estimated_moves_left(0, 40.0) == 40.0
     left = [estimated_moves_left(ply, 40.0) for ply in range(0, 400, 20)]
     assert all(a > b for a, b in zip(left[:4], left[1:5]))  # the opening and middlegame count down

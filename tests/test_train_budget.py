@@ -1,6 +1,6 @@
 """``--time-budget``: the training length is re-planned from the pace, never beyond the plan."""
 
-from nets.train import fit_to_budget
+from tabula.nets.train import fit_to_budget
 
 
 def test_no_budget_keeps_the_plan() -> None:
@@ -23,8 +23,8 @@ def test_budget_already_spent_stops_now() -> None:
 def test_every_trainer_takes_the_shared_options() -> None:
     import argparse
 
-    from nets.train import parse_args
-    from nets.train_shogi import add_train_args
+    from tabula.nets.train import parse_args
+    from tabula.nets.train_shogi import add_train_args
 
     chess = parse_args(["--time-budget", "60", "--blocks", "8"])
     assert (chess.time_budget, chess.blocks, chess.epochs, chess.val_fraction) == (60, 8, 8, 0.02)
@@ -39,7 +39,7 @@ def test_chess_trainer_keeps_games_of_several_shard_folders_apart(tmp_path) -> N
 
     import numpy as np
 
-    from nets.train import load_data, parse_args, split_by_game
+    from tabula.nets.train import load_data, parse_args, split_by_game
 
     assert [str(p) for p in parse_args(["--shards", "a", "b"]).shards] == ["a", "b"]
     files = []
@@ -58,7 +58,7 @@ def test_chess_trainer_keeps_games_of_several_shard_folders_apart(tmp_path) -> N
 def test_validation_games_can_come_from_one_folder_only(tmp_path) -> None:
     import numpy as np
 
-    from nets.train import FOLDER_UID_STRIDE, Data, split_by_game
+    from tabula.nets.train import FOLDER_UID_STRIDE, Data, split_by_game
 
     uid = np.repeat(np.arange(40), 3) + np.repeat([0, FOLDER_UID_STRIDE], 60)  # 20 games in each of 2 folders
     z = np.zeros(len(uid))

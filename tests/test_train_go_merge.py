@@ -5,8 +5,8 @@ import argparse
 import numpy as np
 import pytest
 
-from nets.train_go import describe_sources, merge
-from nets.train_shogi import load_parts, write_parts
+from tabula.nets.train_go import describe_sources, merge
+from tabula.nets.train_shogi import load_parts, write_parts
 
 
 def encoded_set(path, shard: int, n: int, level: int) -> None:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reaso
 
 
 def _go_net(size: int):
-    from nets.model import NetConfig, PolicyValueNet
+    from tabula.nets.model import NetConfig, PolicyValueNet
 
     return PolicyValueNet(NetConfig(codec="go", blocks=2, filters=16, in_channels=17, board_size=size))
 
@@ -20,7 +20,7 @@ def _go_net(size: int):
 def test_a_9x9_tower_starts_a_19x19_net() -> None:
     import torch
 
-    from nets.model import load_matching
+    from tabula.nets.model import load_matching
 
     small, big = _go_net(9), _go_net(19)
     copied, skipped = load_matching(big, small.state_dict())
@@ -30,7 +30,7 @@ def test_a_9x9_tower_starts_a_19x19_net() -> None:
 
 
 def _encoded(path, size: int, n: int = 48) -> None:
-    from nets.train_shogi import write_parts
+    from tabula.nets.train_shogi import write_parts
 
     rng = np.random.default_rng(size)
     bits = (16 * size * size + 7) // 8
@@ -45,7 +45,7 @@ def _encoded(path, size: int, n: int = 48) -> None:
 
 
 def _train(data, out, extra: list[str]) -> None:
-    from nets.train_go import main
+    from tabula.nets.train_go import main
 
     main(["train", "--data", str(data), "--out", str(out), "--steps", "2", "--batch", "8", "--blocks", "2",
           "--filters", "16", "--device", "cpu", "--val-fraction", "0.25", *extra])
@@ -78,8 +78,8 @@ def _exported_chess(tmp_path, blocks: int = 2, filters: int = 16):
     """A small random chess net, trained a few steps so its norms are not the identity, then exported."""
     import torch
 
-    from nets.export import export_onnx
-    from nets.model import NetConfig, PolicyValueNet
+    from tabula.nets.export import export_onnx
+    from tabula.nets.model import NetConfig, PolicyValueNet
 
     torch.manual_seed(3)
     net = PolicyValueNet(NetConfig(codec="lc0-112", blocks=blocks, filters=filters))
@@ -97,8 +97,8 @@ def _exported_chess(tmp_path, blocks: int = 2, filters: int = 16):
 def test_an_exported_net_is_loaded_back_with_its_norms_unfolded(tmp_path) -> None:
     import torch
 
-    from nets.model import PolicyValueNet
-    from nets.warmstart import init_from
+    from tabula.nets.model import PolicyValueNet
+    from tabula.nets.warmstart import init_from
 
     net, path = _exported_chess(tmp_path)
     fresh = PolicyValueNet(net.cfg)
@@ -118,8 +118,8 @@ def test_an_exported_net_is_loaded_back_with_its_norms_unfolded(tmp_path) -> Non
 def test_an_export_of_another_architecture_is_refused(tmp_path) -> None:
     import torch
 
-    from nets.model import NetConfig, PolicyValueNet
-    from nets.warmstart import init_from
+    from tabula.nets.model import NetConfig, PolicyValueNet
+    from tabula.nets.warmstart import init_from
 
     _, path = _exported_chess(tmp_path)
     other = PolicyValueNet(NetConfig(codec="lc0-112", blocks=1, filters=16))

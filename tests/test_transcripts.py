@@ -52,11 +52,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import __version__
-from engine.controller import ENGINE_PARAMS, Engine
-from engine.options import find_param
+from tabula.engine import __version__
+from tabula.engine.controller import ENGINE_PARAMS, Engine
+from tabula.engine.options import find_param
 from netfactory import make_lc0_net, make_net
-from protocols.common import Writer
+from tabula.protocols.common import Writer
 
 pytest.importorskip("onnx")
 
@@ -250,15 +250,15 @@ def _start(t: Transcript, out: Collector):
         i += 2
     write = Writer(out)
     if t.protocol == "gtp":
-        from protocols.gtp import GTP_PARAMS, GtpProtocol
+        from tabula.protocols.gtp import GTP_PARAMS, GtpProtocol
 
         engine = Engine("go", extra_params=(*GTP_PARAMS, THREADS_1))
     elif t.protocol == "uci":
-        from protocols.uci import UCI_PARAMS, UciProtocol
+        from tabula.protocols.uci import UCI_PARAMS, UciProtocol
 
         engine = Engine("chess", extra_params=(*UCI_PARAMS, THREADS_1))
     else:
-        from protocols.usi import USI_PARAMS, UsiProtocol
+        from tabula.protocols.usi import USI_PARAMS, UsiProtocol
 
         engine = Engine("shogi", extra_params=(*USI_PARAMS, THREADS_1))
     if backend:

@@ -11,10 +11,10 @@ import chess
 import chess.engine
 import pytest
 
-from engine.controller import Engine
-from engine.games.chess_game import ChessState
-from protocols.common import Writer, q_to_cp, wdl_permille
-from protocols.uci import UCI_PARAMS, UciProtocol
+from tabula.engine.controller import Engine
+from tabula.engine.games.chess_game import ChessState
+from tabula.protocols.common import Writer, q_to_cp, wdl_permille
+from tabula.protocols.uci import UCI_PARAMS, UciProtocol
 
 from linesink import Sink
 
@@ -48,8 +48,8 @@ def test_handshake_lists_options_with_types(uci):
 
 
 def test_minibatch_default_is_chess_only_and_still_settable(uci):
-    from engine.controller import Engine
-    from protocols.usi import USI_PARAMS
+    from tabula.engine.controller import Engine
+    from tabula.protocols.usi import USI_PARAMS
 
     proto, _ = uci
     assert proto.engine.options["MinibatchSize"] == 16
@@ -208,7 +208,7 @@ def test_score_mappings():
 # -- end to end: python-chess drives `tabula uci` ------------------------------------------------
 
 def _engine_cmd(net) -> list[str]:
-    return [sys.executable, "-m", "protocols.cli", "uci", "--net", str(net)]
+    return [sys.executable, "-m", "tabula.protocols.cli", "uci", "--net", str(net)]
 
 
 @pytest.mark.slow
@@ -333,7 +333,7 @@ def test_short_clock_game_never_flags(random_chess_net):
 
 def test_option_flag_sets_engine_options(monkeypatch, capsys):
     from clirun import options_after_cli
-    from protocols.cli import uci_main
+    from tabula.protocols.cli import uci_main
 
     got = options_after_cli(monkeypatch, UciProtocol, uci_main,
                             "-o", "CPuct=1.2", "--option", "Move Overhead = 50")
@@ -370,8 +370,8 @@ def test_verbose_move_stats_is_off_by_default(uci):
 
 
 def test_a_report_notice_is_printed_as_info_string(uci):
-    from engine.controller import Report
-    from engine.search.mcts import SearchStats
+    from tabula.engine.controller import Report
+    from tabula.engine.search.mcts import SearchStats
     proto, sink = uci
     proto._on_info(Report(SearchStats(), [], 0, notice="search tree full (9 nodes, Hash 16 MB): searching on"))
     assert "info string search tree full (9 nodes, Hash 16 MB): searching on" in sink.lines

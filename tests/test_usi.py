@@ -14,11 +14,11 @@ import cshogi
 import numpy as np
 import pytest
 
-from engine.controller import Engine, Report
-from engine.games.shogi_game import ShogiState
-from engine.search.mcts import Line, SearchStats
-from protocols.common import Writer
-from protocols.usi import USI_PARAMS, UsiProtocol, mate_plies, winrate_to_cp
+from tabula.engine.controller import Engine, Report
+from tabula.engine.games.shogi_game import ShogiState
+from tabula.engine.search.mcts import Line, SearchStats
+from tabula.protocols.common import Writer
+from tabula.protocols.usi import USI_PARAMS, UsiProtocol, mate_plies, winrate_to_cp
 
 from linesink import Sink
 
@@ -476,7 +476,7 @@ def test_cshogi_cli_match_against_fairy_stockfish(shogi_net):
 
 def test_option_flag_sets_engine_options(monkeypatch, capsys):
     from clirun import options_after_cli
-    from protocols.cli import usi_main
+    from tabula.protocols.cli import usi_main
 
     got = options_after_cli(monkeypatch, UsiProtocol, usi_main,
                             "-o", "MoveOverhead=50", "-o", "ResignThreshold=30")

@@ -104,8 +104,8 @@ def sfen_line(rec: GameRecord) -> str:
 
 def sgf_text(game: Game, size: int, komi: float) -> str:
     """A go game as the GTP referee recorded it, as SGF (:func:`engine.go.sgf.write_sgf`)."""
-    from engine.games.go import parse_vertex
-    from engine.go.sgf import write_sgf
+    from tabula.engine.games.go import parse_vertex
+    from tabula.engine.go.sgf import write_sgf
 
     moves = [(i % 2, size * size if m.lower() == "pass" else parse_vertex(m, size))
              for i, m in enumerate(game.moves)]

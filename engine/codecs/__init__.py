@@ -13,11 +13,11 @@ from .base import Codec, NetSignature, NetworkMismatchError
 
 #: module:class of every codec, in detection order.
 _CODEC_PATHS = (
-    "engine.codecs.lc0:Lc0Codec",
-    "engine.codecs.dlshogi:DlshogiCodec",
-    "engine.codecs.go_planes:GoPlanesCodec",
-    "engine.codecs.leelaz:LeelaZeroCodec",
-    "engine.codecs.katago:KataGoCodec",
+    "tabula.engine.codecs.lc0:Lc0Codec",
+    "tabula.engine.codecs.dlshogi:DlshogiCodec",
+    "tabula.engine.codecs.go_planes:GoPlanesCodec",
+    "tabula.engine.codecs.leelaz:LeelaZeroCodec",
+    "tabula.engine.codecs.katago:KataGoCodec",
 )
 
 

@@ -8,7 +8,7 @@ Our own shogi nets use the same signature plus the metadata ``tabula.codec=dlsho
 
 The features and labels are cshogi's (``cshogi.dlshogi``), i.e. dlshogi's own code:
 
->>> from engine.games.shogi_game import ShogiState
+>>> from tabula.engine.games.shogi_game import ShogiState
 >>> int(policy_label(ShogiState().parse_move("7g7f"), 0))
 59
 

@@ -86,7 +86,7 @@ def write_planes(state: GameState, dst: np.ndarray, colour_planes: int = 1) -> N
 def encode_planes(state: GameState, colour_planes: int = 1) -> np.ndarray:
     """``state``'s planes as a new float32 [16 + colour_planes, N, N] array.
 
-    >>> from engine.games.go import GoState
+    >>> from tabula.engine.games.go import GoState
     >>> s = GoState.from_moves(9, 7.5, ["E5"]); p = encode_planes(s)
     >>> p.shape, float(p[8, 4, 4]), float(p[16].max())   # White to move: E5 is the opponent's
     ((17, 9, 9), 1.0, 0.0)

@@ -249,7 +249,7 @@ def _write_planes(state: ChessState, dst: np.ndarray) -> None:
 def encode_planes(state: ChessState) -> np.ndarray:
     """The 112 input planes of ``state`` as a new float32 [112, 8, 8] array.
 
-    >>> from engine.games.chess_game import ChessState
+    >>> from tabula.engine.games.chess_game import ChessState
     >>> float(encode_planes(ChessState())[111].sum())
     64.0
     """

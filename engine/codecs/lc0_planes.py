@@ -37,8 +37,8 @@ measures both):
   history: lc0 keeps skipping copies of the first position without end. Here the walk
   stops there (copies are never repetitions).
 
->>> from engine.games.chess_game import ChessState
->>> from engine.codecs.lc0_formats import parse_format
+>>> from tabula.engine.games.chess_game import ChessState
+>>> from tabula.engine.codecs.lc0_formats import parse_format
 >>> p = encode_format(ChessState(), parse_format("castling-plane"))
 >>> [chess.square_name(s) for s in np.flatnonzero(p[104].ravel())]
 ['a1', 'a8']
@@ -230,7 +230,7 @@ def _plane_masks(state: ChessState, fmt: Lc0Format) -> list[int]:
 def encode_format(state: ChessState, fmt: Lc0Format, dst: np.ndarray | None = None) -> np.ndarray:
     """The 112 planes of ``state`` in input format ``fmt`` (written into ``dst`` if given).
 
-    >>> from engine.codecs.lc0_formats import parse_format
+    >>> from tabula.engine.codecs.lc0_formats import parse_format
     >>> s = ChessState("8/8/8/8/8/8/1K6/4k3 w - - 37 60")
     >>> round(float(encode_format(s, parse_format("hectoplies"))[109, 0, 0]), 6)
     0.37
@@ -286,7 +286,7 @@ class Lc0FormatCodec(Lc0Net):
     Not a subclass of :class:`~engine.codecs.lc0.Lc0Codec`: code that checks for that class
     (engine/search/native.py's compiled chess path) writes classical planes only.
 
-    >>> from engine.codecs.lc0_formats import parse_format, Resolution
+    >>> from tabula.engine.codecs.lc0_formats import parse_format, Resolution
     >>> sig = NetSignature("t.onnx", {"/input/planes": ("batch", 112, 8, 8)},
     ...     {"/output/policy": ("batch", 1858), "/output/value": ("batch", 1), "/output/mlh": ("batch", 1)})
     >>> c = Lc0FormatCodec(sig, Resolution(parse_format("hectoplies"), "metadata"))

@@ -10,7 +10,7 @@ shogi: cshogi's move int, go: point index with pass = N*N), so the search tree c
 store them in a numpy array. Text notation (UCI, USI, GTP vertices) is parsed and
 printed only here, at the protocol boundary.
 
->>> from engine.games.chess_game import ChessState
+>>> from tabula.engine.games.chess_game import ChessState
 >>> s = ChessState()
 >>> s.push(s.parse_move("e2e4")); s.move_to_text(s.legal_moves()[0])
 'g8h6'

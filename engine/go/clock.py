@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from engine.controller import Limits
-from engine.games.go import BLACK, WHITE
-from engine.timeman import Clock, allocate
+from tabula.engine.controller import Limits
+from tabula.engine.games.go import BLACK, WHITE
+from tabula.engine.timeman import Clock, allocate
 
 #: seconds per move when neither visits, a move time nor a clock bounds it
 UNBOUNDED_MOVE_S = 5.0

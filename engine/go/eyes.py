@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from engine.games.go import GoState
+from tabula.engine.games.go import GoState
 
 _GEOM: dict[int, tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]] = {}
 

@@ -1,13 +1,13 @@
 """Free handicap placement (GTP ``place_free_handicap``): where the engine puts its own handicap stones.
 
->>> from engine.games.go import vertex
+>>> from tabula.engine.games.go import vertex
 >>> [vertex(p, 9) for p in free_handicap(9, 5)]
 ['C3', 'G7', 'C7', 'G3', 'E5']
 """
 
 from __future__ import annotations
 
-from engine.games.go import handicap_points
+from tabula.engine.games.go import handicap_points
 
 
 def free_handicap(size: int, count: int) -> list[int]:

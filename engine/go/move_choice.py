@@ -16,8 +16,8 @@
 
 The search itself is a callback, so the front end keeps its own limits and output:
 
->>> from engine.controller import Engine
->>> from engine.games.go import GoState
+>>> from tabula.engine.controller import Engine
+>>> from tabula.engine.games.go import GoState
 >>> s = GoState(9, 7.5); s.push(s.nn)  # Black passed; White leads by komi
 >>> choose_move(s, GoNetwork(Engine("go")), lambda moves: (None, None), cleanup=False, aside_s=0.05).move
 81
@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.controller import Report
-from engine.games.go import BLACK, GoState
+from tabula.engine.controller import Report
+from tabula.engine.games.go import BLACK, GoState
 
 from .eyes import useful_moves
 from .network import GoNetwork

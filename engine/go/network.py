@@ -6,14 +6,14 @@ Without a fixed net the front end hands over ``net_for_size(n)`` (the CLI asks
 With a fixed net that one net plays: it must be of the board's size, or a size-free
 codec (KataGo) is resized to the board.
 
->>> from engine.controller import Engine
+>>> from tabula.engine.controller import Engine
 >>> nets = GoNetwork(Engine("go"), net_for_size=lambda n: {9: "go9.onnx"}.get(n))
 >>> nets.check_size(9)
 'go9.onnx'
 >>> nets.check_size(13)
 Traceback (most recent call last):
 ...
-engine.go.network.NoNetwork: unacceptable size: no network for board size 13 (no bundled go13 net; start with --net PATH)
+tabula.engine.go.network.NoNetwork: unacceptable size: no network for board size 13 (no bundled go13 net; start with --net PATH)
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Callable
 
 import numpy as np
 
-from engine.controller import Engine
-from engine.games.go import BLACK, MAX_SIZE, MIN_SIZE, GoState
+from tabula.engine.controller import Engine
+from tabula.engine.games.go import BLACK, MAX_SIZE, MIN_SIZE, GoState
 
 from .playouts import PLAYOUT_SECONDS, estimate_ownership
 

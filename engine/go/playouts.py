@@ -5,7 +5,7 @@ that do not fill a one-point eye of the mover, until both pass) are scored by ar
 group whose mean ownership is below :data:`DEAD_BELOW` from its own side is **dead**.
 Random playouts misjudge some fights (semeai, nakade shapes), and seki is not detected.
 
->>> from engine.games.go import GoState
+>>> from tabula.engine.games.go import GoState
 >>> s = GoState(5, 0.5, black=[6, 7, 8, 11, 13], white=[12])  # White C3 in Black's arms
 >>> dead, alive = dead_stones(s); dead, s.score(), score_without(s, dead)
 ([[12]], 3.5, 24.5)
@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from engine.games.go import GoState
+from tabula.engine.games.go import GoState
 
 from .eyes import geometry, one_point_eye
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from engine.games.go import BLACK, WHITE, GoState, colour_of
+from tabula.engine.games.go import BLACK, WHITE, GoState, colour_of
 
 
 class SgfPropertyError(ValueError):
