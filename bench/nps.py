@@ -60,6 +60,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tabula.engine.codecs.base import Codec
 from tabula.engine.controller import NATIVE_GAMES
 from tabula.engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
 from tabula.engine.games.base import GameState
@@ -256,27 +257,46 @@ class SearchRun:
 
 
 class _TimedEvaluator:
-    """Stands in for the evaluator inside one search: same calls, but the batches run on
-    this object's own worker thread, which counts them and times each network call
-    (wall and thread CPU), so the report can tell idle network gaps from a slow network."""
+    """An :class:`~tabula.engine.evaluator_api.Evaluator` around another for one bench run: the
+    same net and codec, but the batches a search submits run on this object's own worker
+    thread, which counts them and times each network call (wall and thread CPU), so the report
+    can tell idle network gaps from a slow network. ``run`` (the root's evaluation) is not timed."""
 
-    def __init__(self, ev: OnnxEvaluator) -> None:
+    def __init__(self, ev: OnnxEvaluator | TrivialEvaluator) -> None:
         self._ev = ev
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-bench-net")
         self.batches = 0
         self.net_wall = 0.0
         self.net_cpu = 0.0
 
-    def _run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
+    @property
+    def codec(self) -> Codec:
+        """The wrapped evaluator's codec."""
+        return self._ev.codec
+
+    @property
+    def max_batch(self) -> int:
+        """The wrapped evaluator's largest batch."""
+        return self._ev.max_batch
+
+    def new_batch(self, capacity: int | None = None) -> Batch:
+        """The wrapped evaluator's input buffers."""
+        return self._ev.new_batch(capacity)
+
+    def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
+        """The wrapped evaluator's answer, on the calling thread (not counted)."""
+        return self._ev.run(batch, n)
+
+    def _timed_run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
         t0, c0 = time.perf_counter(), time.thread_time()
         out = self._ev.run(batch, n)
         self.net_wall += time.perf_counter() - t0
         self.net_cpu += time.thread_time() - c0
         return out
 
-    def warm(self) -> None:
+    def warmup(self) -> None:
         """On a GPU, run the fixed batch shape once on this object's worker thread."""
-        if getattr(self._ev, "padded", False):
+        if self._ev.padded:
             self._pool.submit(self._ev.warm_up_here).result()
 
     def counters(self) -> tuple[int, float, float]:
@@ -284,16 +304,17 @@ class _TimedEvaluator:
         return self.batches, self.net_wall, self.net_cpu
 
     def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
-        """Queue the first ``n`` rows on the worker thread (as :meth:`OnnxEvaluator.submit`)."""
+        """Queue the first ``n`` rows on the worker thread (as :meth:`OnnxEvaluator.submit`), timed."""
         self.batches += 1
-        return self._pool.submit(self._run, batch, n)
+        return self._pool.submit(self._timed_run, batch, n)
 
     def close(self) -> None:
-        """Stop the worker thread."""
+        """Stop this object's worker thread (the wrapped evaluator stays open)."""
         self._pool.shutdown(wait=True)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - codec, new_batch, run: the evaluator's
-        return getattr(self._ev, name)
+    def describe(self) -> str:
+        """The wrapped evaluator's line."""
+        return self._ev.describe()
 
 
 def default_search(game: str) -> str:
@@ -301,8 +322,8 @@ def default_search(game: str) -> str:
     return "native" if game in NATIVE_GAMES else "python"
 
 
-def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds: float | None = None,
-                    nodes: int | None = None, profiler: cProfile.Profile | None = None,
+def search_position(ev: OnnxEvaluator | TrivialEvaluator, state: GameState, batch: int, *,
+                    seconds: float | None = None, nodes: int | None = None, profiler: cProfile.Profile | None = None,
                     timed: _TimedEvaluator | None = None, search: str | None = None) -> SearchRun:
     """Search ``state`` on a fresh tree with the eval cache off until the time or node limit.
 
@@ -324,10 +345,10 @@ def search_position(ev: OnnxEvaluator, state: GameState, batch: int, *, seconds:
     run: NativeSearch | Search
     if kind == "native":
         tree = NativeTree.for_game(state.game, ev.codec, TREE_BYTES)
-        run = NativeSearch(state, tree, timed, NativeEvalCache(0), params)  # type: ignore[arg-type]
+        run = NativeSearch(state, tree, timed, NativeEvalCache(0), params)
     else:
         tree = Tree(TREE_BYTES)
-        run = Search(state, tree, timed, EvalCache(0), params)  # type: ignore[arg-type]
+        run = Search(state, tree, timed, EvalCache(0), params)
     idle = 0
     if profiler is not None:
         profiler.enable()
@@ -446,7 +467,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                 runs = []
                 timed = _TimedEvaluator(bev)  # one network thread for all positions, as in a game
                 try:
-                    timed.warm()
+                    timed.warmup()
                     for i, spec in enumerate(specs):
                         runs.append(search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
                                                     timed=timed, search=search))

@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+
 import numpy as np
 
 from .codecs import codec_for
 from .codecs.base import Codec, NetSignature
+from .evaluator_api import Batch, Evaluator, zero_batch  # noqa: F401 - Evaluator: re-exported
 
 BACKENDS = ("auto", "cpu", "cuda", "tensorrt")
 _PROVIDERS = {
@@ -130,16 +131,8 @@ def _signature(path: str | Path, session) -> NetSignature:
     )
 
 
-@dataclass
-class Batch:
-    """Preallocated input buffers for up to ``capacity`` positions."""
-
-    inputs: dict[str, np.ndarray]
-    capacity: int
-
-
 class OnnxEvaluator:
-    """An onnxruntime session for one net, with its codec and a worker thread.
+    """An onnxruntime session for one net, with its codec and a worker thread (an :class:`Evaluator`).
 
     ``submit`` must not block the caller; ``result()`` on the returned future blocks.
     """
@@ -168,9 +161,7 @@ class OnnxEvaluator:
 
     def new_batch(self, capacity: int | None = None) -> Batch:
         """Zeroed input buffers shaped as the codec asks."""
-        cap = capacity or self.max_batch
-        return Batch({name: np.zeros((cap, *shape), np.float32)
-                      for name, shape in self.codec.input_shapes.items()}, cap)
+        return zero_batch(self.codec, capacity or self.max_batch)
 
     def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
         """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs).
@@ -218,7 +209,7 @@ class TrivialEvaluator:
     """Stands in for the network: answers every batch at once with uniform priors (policy
     logits all 0) and a fixed value — the net's own outputs on an all-zero input, computed once
     here — so a search measured with it measures the search alone (``tabula bench --backend
-    trivial``). Same calls as :class:`OnnxEvaluator`; ``submit`` returns a finished future.
+    trivial``). An :class:`Evaluator`, as :class:`OnnxEvaluator`; ``submit`` returns a finished future.
 
     >>> ev = TrivialEvaluator("net.onnx")                    # doctest: +SKIP
     """
@@ -251,9 +242,7 @@ class TrivialEvaluator:
 
     def new_batch(self, capacity: int | None = None) -> Batch:
         """Zeroed input buffers shaped as the codec asks (the search writes them; nobody reads)."""
-        cap = capacity or self.max_batch
-        return Batch({name: np.zeros((cap, *shape), np.float32)
-                      for name, shape in self.codec.input_shapes.items()}, cap)
+        return zero_batch(self.codec, capacity or self.max_batch)
 
     def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
         """The fixed answer for ``n`` rows (at once)."""

@@ -26,7 +26,8 @@ from typing import Sequence
 import numpy as np
 
 from ..codecs.base import softmax_priors
-from ..evaluator import Batch, EvalCache, OnnxEvaluator
+from ..evaluator import EvalCache
+from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from .disputed import disputed_end
 from .ownership import OwnershipMean
@@ -124,9 +125,12 @@ class MoveStat:
 
 
 class Search:
-    """A search from one root; owns no thread. ``step`` blocks for one batch cycle."""
+    """A search from one root; owns no thread. ``step`` blocks for one batch cycle.
 
-    def __init__(self, state: GameState, tree: Tree, evaluator: OnnxEvaluator, cache: EvalCache,
+    The network is any :class:`~engine.evaluator_api.Evaluator`: the search calls its
+    ``codec``, ``new_batch``, ``run`` (the root) and ``submit`` (every later batch)."""
+
+    def __init__(self, state: GameState, tree: Tree, evaluator: Evaluator, cache: EvalCache,
                  params: SearchParams, *, root_moves: Sequence[int] | None = None,
                  abort: threading.Event | None = None) -> None:
         self.state = state
@@ -149,9 +153,9 @@ class Search:
         self.remaining_playouts: float = float("inf")
         self._root_mask: np.ndarray | None = None
         #: the net has a score head (KataGo's lead): averaged per node beside the value
-        self._scored = bool(getattr(self.codec, "has_score", False))
+        self._scored = bool(self.codec.has_score)
         #: the net has an ownership head: the mean over this search's evaluations, root view
-        self._owned = bool(getattr(self.codec, "has_ownership", False))
+        self._owned = bool(self.codec.has_ownership)
         self._own = OwnershipMean()
         self._ensure_root_expanded()
         if root_moves:
@@ -176,7 +180,7 @@ class Search:
             priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
             qa, da = self.codec.decode_value(out, 1)
             q, d = float(qa[0]), float(da[0])
-            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None  # type: ignore[attr-defined]
+            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
             if self._owned:
                 self._add_ownership(out, [0])
             self.cache.put(key, priors, q, d, score)
@@ -363,7 +367,7 @@ class Search:
         self.eval_seconds += time.monotonic() - t0
         policy = out[self.codec.policy_output]
         q, d = self.codec.decode_value(out, len(leaves))
-        scores = self.codec.decode_score(out, len(leaves)).tolist() if self._scored else None  # type: ignore[attr-defined]
+        scores = self.codec.decode_score(out, len(leaves)).tolist() if self._scored else None
         if self._owned:
             self._add_ownership(out, [len(leaf.path) for leaf in leaves])
         temp = self.params.policy_temperature

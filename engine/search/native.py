@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from ..codecs.base import softmax_priors
-from ..evaluator import Batch
+from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from . import kernels as k
 from .disputed import disputed_end
@@ -188,7 +188,7 @@ class NativeSearch:
     """A search from one root on a :class:`NativeTree`; :class:`engine.search.mcts.Search`'s
     interface. ``compiled`` picks the chess gatherer (None: whenever it serves the game)."""
 
-    def __init__(self, state: GameState, tree: NativeTree, evaluator: Any, cache: NativeEvalCache,
+    def __init__(self, state: GameState, tree: NativeTree, evaluator: Evaluator, cache: NativeEvalCache,
                  params: SearchParams, *, root_moves: Sequence[int] | None = None,
                  abort: threading.Event | None = None, compiled: bool | None = None) -> None:
         self.ev = evaluator
