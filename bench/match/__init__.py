@@ -24,7 +24,9 @@ Modules: :mod:`.errors`, :mod:`.spec` (time controls, engine specs, limits),
 (:mod:`.player`, :mod:`.uci_client`, :mod:`.usi_client`, :mod:`.gtp_client`), the referees
 (:mod:`.referee`, :mod:`.chess_game`, :mod:`.shogi_game`, :mod:`.go_game`),
 :mod:`.writers` (PGN/CSA/SFEN/SGF), :mod:`.config` (the match's set-up and its checks),
-:mod:`.runner` and :mod:`.result` (the statistics).
+:mod:`.table` (one board: its engines and referee), :mod:`.ledger` (the games to play, and each
+finished game taken once: statistics, SPRT, record file), :mod:`.runner` (boards in threads),
+:mod:`.ray_runner` (games as Ray tasks on a cluster) and :mod:`.result` (the statistics).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from .player import MoveAnswer, Player
 from .records import Clock, GameRecord, MoveRecord
 from .referee import Adjudication, GameSetup, adjudicate
 from .result import MatchResult, side_names
-from .runner import GameCallback, run_match
+from .ledger import GameCallback, Ledger, plan_games
+from .ray_runner import run_match_ray
+from .runner import run_match
+from .table import Table
 from .shogi_game import play_shogi_game
 from .spec import EngineSpec, Limits, TimeControl, limits_for
 from .uci_client import UciPlayer
@@ -48,8 +53,9 @@ from .writers import csa_text, pgn_text, sfen_line, sgf_text
 
 __all__ = [
     "GAMES", "PROTOCOL_OF_GAME", "Adjudication", "Clock", "EngineFailure", "EngineSpec", "GameCallback",
-    "GameRecord", "GameSetup", "GtpPlayer", "Limits", "MatchConfig", "MatchError", "MatchResult", "MoveAnswer",
-    "MoveRecord", "Opening", "Player", "TimeControl", "UciPlayer", "UsiEngine", "UsiPlayer", "adjudicate",
+    "GameRecord", "GameSetup", "GtpPlayer", "Ledger", "Limits", "MatchConfig", "MatchError", "MatchResult", "MoveAnswer",
+    "MoveRecord", "Opening", "Player", "Table", "TimeControl", "UciPlayer", "UsiEngine", "UsiPlayer", "adjudicate",
     "check_config", "csa_text", "go_clock", "limits_for", "load_openings", "match_config", "pgn_text",
-    "play_chess_game", "play_go_game", "play_shogi_game", "run_match", "sfen_line", "sgf_text", "side_names",
+    "plan_games", "play_chess_game", "play_go_game", "play_shogi_game", "run_match", "run_match_ray", "sfen_line",
+    "sgf_text", "side_names",
 ]

@@ -20,6 +20,7 @@ class MatchResult:
     sprt_result: str | None = None
     stopped_early: bool = False
     restarts: tuple[int, int] = (0, 0)
+    retries: int = 0          #: games played again because their worker was lost (Ray runner)
     seconds: float = 0.0
 
     @property
@@ -57,6 +58,8 @@ class MatchResult:
         lines.append(f"Terminations: {ends}")
         if any(self.restarts):
             lines.append(f"Engine (re)starts beyond the first: {a} {self.restarts[0]}, {b} {self.restarts[1]}")
+        if self.retries:
+            lines.append(f"Games played again after their worker was lost: {self.retries}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -76,6 +79,7 @@ class MatchResult:
             "stopped_early": self.stopped_early,
             "terminations": self.failures(),
             "restarts": list(self.restarts),
+            "retries": self.retries,
             "seconds": round(self.seconds, 2),
             "results": [{"game": g.number, "pair": g.pair, **side_names(g, self.config.game),
                          "result": g.result, "reason": g.reason, "termination": g.termination,
