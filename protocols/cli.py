@@ -354,7 +354,10 @@ def bench(game: str, net: str | None, backend: str, search: str | None, backend_
 @click.option("--st", "movetime", type=click.FloatRange(0.001), default=None, help="Seconds per move.")
 @click.option("--depth", type=click.IntRange(1), default=None, help="Depth per move.")
 @click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True,
-              help="Games played at the same time.")
+              help="Games played at the same time (with --ray and no address: the local Ray's CPUs).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Play every game as a Ray task: on the cluster at ADDRESS (auto, HOST:PORT, ray://HOST:PORT), "
+                   "or without one on a local Ray started for the run. Needs pip install -e '.[ray]'.")
 @click.option("--resign-moves", type=click.IntRange(0), default=0, show_default=True,
               help="Adjudicate a loss after this many own moves at or below -resign-score (0: off).")
 @click.option("--resign-score", type=click.IntRange(1), default=1000, show_default=True, help="Centipawns.")
@@ -383,22 +386,27 @@ def bench(game: str, net: str | None, backend: str, search: str | None, backend_
 @click.option("--engine-stderr", is_flag=True, help="Let the engines write to stderr (default: discarded).")
 @click.option("-q", "--quiet", is_flag=True, help="No per-game lines on stderr.")
 @verbose_option
-def match(as_json: bool, quiet: bool, verbose: bool, **options: Any) -> None:
+def match(as_json: bool, quiet: bool, verbose: bool, ray_address: str | None, **options: Any) -> None:
     """Play two engines against each other; report Elo, LOS and (with --sprt) the SPRT.
 
     Every opening is played twice, once with each colour. A crash, a move over the clock or
-    an illegal move loses that game (the engine is restarted and the match goes on).
+    an illegal move loses that game (the engine is restarted and the match goes on). With
+    --ray each game is a Ray task on a cluster node; the engines must be on every node.
     """
     import json
 
+    from tabula.bench.cluster import ClusterError, require_ray
     from tabula.bench.match import MatchError, match_config, run_match
+    from tabula.bench.match.ray_runner import run_match_ray
 
     _logging(verbose)
     if not verbose:
         logging.getLogger("chess.engine").setLevel(logging.ERROR)  # engines' stray "info string" lines
     try:
         cfg = match_config(**options)
-    except (MatchError, ValueError) as exc:
+        if ray_address is not None:
+            require_ray()
+    except (MatchError, ValueError, ClusterError) as exc:
         raise click.ClickException(str(exc)) from None
 
     def on_game(rec, res) -> None:  # noqa: ANN001
@@ -409,8 +417,11 @@ def match(as_json: bool, quiet: bool, verbose: bool, **options: Any) -> None:
                    f"{{{rec.reason}}}  [{t.wins}-{t.losses}-{t.draws}]", err=True)
 
     try:
-        result = run_match(cfg, on_game=on_game)
-    except (MatchError, OSError) as exc:
+        if ray_address is None:
+            result = run_match(cfg, on_game=on_game)
+        else:
+            result = run_match_ray(cfg, ray_address, on_game=on_game)
+    except (MatchError, ClusterError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
