@@ -40,16 +40,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import subprocess
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from .shards import PlayGame, run_shards
+from .shard_store import write_shard
+from .shards import PlayGame, ray_option, run_shards
 
 from tabula.engine.games.go import GoState, parse_vertex, vertex
 
@@ -174,6 +175,10 @@ class ShardWriter:
 
     def save(self, path: Path, meta: dict) -> None:
         """Write atomically: a temp file renamed into place."""
+        write_shard(path, self.arrays(meta))
+
+    def arrays(self, meta: dict) -> dict[str, np.ndarray]:
+        """The shard's arrays (see the module's docstring)."""
         p = self.pos
         result = np.asarray([g[1] for g in self.games], np.int8)
         margin = np.asarray([g[2] for g in self.games], np.float32)
@@ -196,9 +201,7 @@ class ShardWriter:
             result_stm=(result[pos_game] * sign).astype(np.int8),
             margin_stm=(margin[pos_game] * sign).astype(np.float32), meta=np.asarray(json.dumps(meta)),
         )
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        return arrays
 
 
 def play_game(eng: GtpTeacher, rng: random.Random, s: Settings, seen: set[int], writer: ShardWriter,
@@ -248,21 +251,30 @@ def play_game(eng: GtpTeacher, rng: random.Random, s: Settings, seen: set[int], 
     return recorded, len(moves)
 
 
-def run(out: Path, n_shards: int, s: Settings) -> None:
-    """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist."""
-    eng = GtpTeacher(s)
-    try:
-        meta = {"teacher": eng.name, "settings": asdict(s), "board_size": s.size, "komi": s.komi,
-                "created": time.strftime("%Y-%m-%d")}
+class Teacher:
+    """GNU Go as the shard loop's source (:class:`nets.shards.ShardSource`), one per process."""
 
-        def new_shard() -> tuple[ShardWriter, PlayGame]:
-            writer = ShardWriter()
-            return writer, lambda rng, seen, g: play_game(eng, rng, s, seen, writer, g)
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+        self.eng = GtpTeacher(s)
+        self.name = self.eng.name
+        self.meta = {"teacher": self.name, "settings": asdict(s), "board_size": s.size, "komi": s.komi,
+                     "created": time.strftime("%Y-%m-%d")}
 
-        run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, teacher=eng.name,
-                   meta=meta, new_shard=new_shard)
-    finally:
-        eng.quit()
+    def new_shard(self) -> tuple[ShardWriter, PlayGame]:
+        s = self.s
+        writer = ShardWriter()
+        return writer, lambda rng, seen, g: play_game(self.eng, rng, s, seen, writer, g)
+
+    def close(self) -> None:
+        self.eng.quit()
+
+
+def run(out: Path, n_shards: int, s: Settings, ray_address: str | None = None) -> None:
+    """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist
+    (``ray_address``: as Ray tasks, see :func:`nets.shards.run_shards`)."""
+    run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, open_source=partial(Teacher, s),
+               ray_address=ray_address)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -281,11 +293,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample-temp", type=float, default=d.sample_temp, help="points")
     ap.add_argument("--max-plies", type=int, default=d.max_plies)
     ap.add_argument("--seed", type=int, default=d.seed)
+    ray_option(ap)
     a = ap.parse_args(argv)
     s = Settings(engine=a.engine, level=a.level, size=a.size, komi=a.komi, random_plies=tuple(a.random_plies),
                  sample_plies=a.sample_plies, sample_temp=a.sample_temp, max_plies=a.max_plies, seed=a.seed,
                  games_per_shard=a.games_per_shard)
-    run(a.out, a.shards, s)
+    run(a.out, a.shards, s, a.ray)
 
 
 if __name__ == "__main__":

@@ -35,17 +35,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import subprocess
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import cshogi
 import numpy as np
 
-from .shards import PlayGame, run_shards
+from .shard_store import write_shard
+from .shards import PlayGame, ray_option, run_shards
 
 #: Mate in n plies is stored as ±(MATE_CP − n) centipawns.
 MATE_CP = 30000
@@ -199,6 +200,10 @@ class ShardWriter:
 
     def save(self, path: Path, meta: dict) -> None:
         """Write atomically: a temp file renamed into place."""
+        write_shard(path, self.arrays(meta))
+
+    def arrays(self, meta: dict) -> dict[str, np.ndarray]:
+        """The shard's arrays (see the module's docstring)."""
         p = self.pos
         result = np.asarray(self.game_result, np.int8)
         pos_game = np.asarray(p["game"], np.int32)
@@ -215,9 +220,7 @@ class ShardWriter:
             pv_count=np.asarray(p["count"], np.uint8), result_stm=res_stm,
             meta=np.asarray(json.dumps(meta)),
         )
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        return arrays
 
 
 def black_result(stm_result: int, turn: int) -> int:
@@ -284,21 +287,30 @@ def play_game(eng: UsiTeacher, rng: random.Random, s: Settings, seen: set[int],
     return recorded, len(moves)
 
 
-def run(out: Path, n_shards: int, s: Settings) -> None:
-    """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist."""
-    eng = UsiTeacher(s.engine, {"Threads": 1, "Hash": s.hash_mb, "Contempt": 0})
-    try:
-        meta = {"teacher": eng.name, "settings": asdict(s), "created": time.strftime("%Y-%m-%d")}
+class Teacher:
+    """The USI teacher as the shard loop's source (:class:`nets.shards.ShardSource`), one per process."""
 
-        def new_shard() -> tuple[ShardWriter, PlayGame]:
-            writer = ShardWriter(max(s.multipv, s.opening_multipv))
-            cache: dict[int, Analysis] = {}
-            return writer, lambda rng, seen, g: play_game(eng, rng, s, seen, cache, writer, g)
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+        self.eng = UsiTeacher(s.engine, {"Threads": 1, "Hash": s.hash_mb, "Contempt": 0})
+        self.name = self.eng.name
+        self.meta = {"teacher": self.name, "settings": asdict(s), "created": time.strftime("%Y-%m-%d")}
 
-        run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, teacher=eng.name,
-                   meta=meta, new_shard=new_shard)
-    finally:
-        eng.quit()
+    def new_shard(self) -> tuple[ShardWriter, PlayGame]:
+        s = self.s
+        writer = ShardWriter(max(s.multipv, s.opening_multipv))
+        cache: dict[int, Analysis] = {}
+        return writer, lambda rng, seen, g: play_game(self.eng, rng, s, seen, cache, writer, g)
+
+    def close(self) -> None:
+        self.eng.quit()
+
+
+def run(out: Path, n_shards: int, s: Settings, ray_address: str | None = None) -> None:
+    """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist
+    (``ray_address``: as Ray tasks, see :func:`nets.shards.run_shards`)."""
+    run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, open_source=partial(Teacher, s),
+               ray_address=ray_address)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -322,13 +334,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resign-plies", type=int, default=d.resign_plies)
     ap.add_argument("--hash-mb", type=int, default=d.hash_mb)
     ap.add_argument("--seed", type=int, default=d.seed)
+    ray_option(ap)
     a = ap.parse_args(argv)
     s = Settings(engine=a.engine, nodes=a.nodes, multipv=a.multipv, opening_multipv=a.opening_multipv,
                  opening_plies=tuple(a.opening_plies), opening_temp_cp=a.opening_temp_cp,
                  random_move_prob=a.random_move_prob, temp_cp=a.temp_cp, max_drop_cp=a.max_drop_cp,
                  max_plies=a.max_plies, resign_cp=a.resign_cp, resign_plies=a.resign_plies,
                  hash_mb=a.hash_mb, seed=a.seed, games_per_shard=a.games_per_shard)
-    run(a.out, a.shards, s)
+    run(a.out, a.shards, s, a.ray)
 
 
 if __name__ == "__main__":
