@@ -377,7 +377,7 @@ def test_trailing_data_and_bad_weights(tiny, tmp_path) -> None:
         read_model(tmp_path / "nan.bin")
 
 
-@pytest.mark.parametrize("version,pattern", [(12, "version 12 .*optimistic"), (15, "version 15 .*pass"),
+@pytest.mark.parametrize("version,pattern", [(18, "version 18 .*newer than KataGo 1.17"),
                                              (2, "version 2 .*too old")])
 def test_unsupported_versions(tmp_path, version, pattern) -> None:
     m = random_model(version=8)
@@ -385,18 +385,18 @@ def test_unsupported_versions(tmp_path, version, pattern) -> None:
     (tmp_path / "v.bin").write_bytes(raw)
     with pytest.raises(KataGoFormatError, match=pattern) as info:
         read_model(tmp_path / "v.bin")
-    assert "supports model versions 3-11" in str(info.value)
+    assert "supports model versions 3-17" in str(info.value)
 
 
 def test_unsupported_activation_and_block(tmp_path) -> None:
     m = random_model(version=11)
-    raw = serialize(m).replace(b"rconv1/actv1 ACTIVATION_RELU", b"rconv1/actv1 ACTIVATION_MISH")
-    (tmp_path / "mish.bin").write_bytes(raw)
-    with pytest.raises(KataGoFormatError, match="ACTIVATION_MISH is not supported"):
-        read_model(tmp_path / "mish.bin")
-    (tmp_path / "nb.bin").write_bytes(serialize(random_model(), block_kind="nested_bottleneck_block"))
-    with pytest.raises(KataGoFormatError, match="nested_bottleneck_block"):
-        read_model(tmp_path / "nb.bin")
+    raw = serialize(m).replace(b"rconv1/actv1 ACTIVATION_RELU", b"rconv1/actv1 ACTIVATION_GELU")
+    (tmp_path / "gelu.bin").write_bytes(raw)
+    with pytest.raises(KataGoFormatError, match="ACTIVATION_GELU is not supported"):
+        read_model(tmp_path / "gelu.bin")
+    (tmp_path / "db.bin").write_bytes(serialize(random_model(), block_kind="dilated_block"))
+    with pytest.raises(KataGoFormatError, match="'dilated_block', which is not supported"):
+        read_model(tmp_path / "db.bin")
 
 
 def test_wrong_input_counts(tmp_path) -> None:
@@ -448,11 +448,11 @@ def test_cli_errors(tmp_path, monkeypatch) -> None:
     from tabula.protocols.cli import main
 
     bad = tmp_path / "bad.bin.gz"
-    bad.write_bytes(gzip.compress(b"name 14 22 19\n"))
+    bad.write_bytes(gzip.compress(b"name 18 22 19\n"))
     result = CliRunner().invoke(main, ["nets", "import-katago", str(bad)])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].lower().startswith("error: ") and "version 14" in lines[0]
+    assert len(lines) == 1 and lines[0].lower().startswith("error: ") and "version 18" in lines[0]
     monkeypatch.setitem(sys.modules, "onnx", None)
     result = CliRunner().invoke(main, ["nets", "import-katago", str(bad)])
     assert result.exit_code == 1 and "pip install onnx" in result.output

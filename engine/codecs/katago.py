@@ -1,9 +1,10 @@
-"""KataGo networks (model versions 3–11 convnets, inputs version 7) as ``tabula nets import-katago`` writes them.
+"""KataGo networks (model versions 8–17, inputs version 7) as ``tabula nets import-katago`` writes them.
 
 Signature (see :mod:`nets.katago_import`)::
 
     input_spatial [B, 22, H, W]   input_global [B, 19]
     out_policy [B, H·W+1]  out_value [B, 3]  out_score [B, 4]  out_ownership [B, H, W]
+    (model version 12+ also: out_policy_optimistic [B, H·W+1], not read here)
 
 Batch and board size are dynamic: one net plays every board size. The codec
 encodes one size at a time (:meth:`KataGoCodec.set_board_size`; 19 until told).
@@ -15,8 +16,10 @@ Orientation: KataGo's row 0 is the **top** of the board; our move code ``r·N + 
 counts rows from the bottom, so the policy index of a point is ``(N−1−r)·N + c``
 and pass is ``N²``. Outputs are for the side to move; post-processing follows
 KataGo's: value = softmax(win, loss, noResult) where, for area scoring under a
-superko rule, noResult is forced to zero; the score lead is ``raw · 20`` points;
-ownership is ``tanh(raw)``.
+superko rule, noResult is forced to zero; the score lead is ``raw · leadMultiplier``
+points (20, or the net's own from its header: ``tabula.katago.lead_multiplier`` metadata);
+ownership is ``tanh(raw)``. These are what GTP analysis reports as winrate, scoreLead and
+ownership.
 """
 
 from __future__ import annotations
@@ -32,13 +35,29 @@ from .katago_features import KataFeatures, KataRules
 __all__ = ["KataGoCodec", "SPATIAL", "GLOBAL"]
 
 SPATIAL, GLOBAL = 22, 19
-#: KataGo scales the v8 score outputs by this (its ``scoreMeanMultiplier`` and ``leadMultiplier``).
+#: KataGo scales the score outputs by this (its ``scoreMeanMultiplier`` and ``leadMultiplier``) unless
+#: the net's header (model version 13+) says otherwise.
 SCORE_SCALE = 20.0
 _LEAD = 2  # out_score channel: lead
+#: output names that are not the policy the search reads (the optimistic policy of version 12+ nets)
+_SIDE_POLICIES = ("out_policy_optimistic",)
 
 
 def _dims(shape: tuple) -> int:
     return len(shape)
+
+
+def _multiplier(sig: NetSignature, key: str) -> float:
+    """The net's ``tabula.katago.<key>_multiplier`` metadata, or KataGo's default (20)."""
+    raw = sig.metadata.get(f"tabula.katago.{key}_multiplier")
+    try:
+        val = float(raw) if raw is not None else SCORE_SCALE
+    except ValueError:
+        raise NetworkMismatchError(f"{sig.path}: metadata tabula.katago.{key}_multiplier={raw!r} is not a number") \
+            from None
+    if not (val > 0 and np.isfinite(val)):
+        raise NetworkMismatchError(f"{sig.path}: metadata tabula.katago.{key}_multiplier={raw!r} is not positive")
+    return val
 
 
 class KataGoCodec(Codec):
@@ -62,6 +81,7 @@ class KataGoCodec(Codec):
             raise NetworkMismatchError(f"{sig.path}: not a KataGo net: expected {self.expects}, "
                                        f"got {sig.describe()}")
         self._spatial, self._global, self._policy, self._value, self._score, self._own = found
+        self.lead_scale = _multiplier(sig, "lead")
         self.rules = rules or KataRules()
         self.board_size = 0
         self.set_board_size(19)
@@ -77,7 +97,7 @@ class KataGoCodec(Codec):
         value = [k for k, v in outs.items() if _dims(v) == 2 and v[1] == 3]
         score = [k for k, v in outs.items() if _dims(v) == 2 and v[1] == 4]
         own = [k for k, v in outs.items() if _dims(v) == 3]
-        policy = [k for k, v in outs.items() if _dims(v) == 2 and k not in value + score]
+        policy = [k for k, v in outs.items() if _dims(v) == 2 and k not in value + score + list(_SIDE_POLICIES)]
         if len(value) != 1 or len(score) != 1 or len(own) != 1 or len(policy) != 1:
             return None
         return spatial[0], glob[0], policy[0], value[0], score[0], own[0]
@@ -143,7 +163,7 @@ class KataGoCodec(Codec):
 
     def decode_score(self, outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """KataGo's score lead in points for the side to move."""
-        return outputs[self._score][:n, _LEAD].astype(np.float64) * SCORE_SCALE
+        return outputs[self._score][:n, _LEAD].astype(np.float64) * self.lead_scale
 
     def decode_ownership(self, outputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """tanh ownership, +1 = the side to move's, float64 [n, N²] in move-code order."""
