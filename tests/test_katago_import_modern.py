@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +225,27 @@ def test_file_round_trip(tmp_path) -> None:
     model = read_model(src)
     assert model.version == 17 and model.policy.channels == 4
     assert model.inner_block_kinds()[:2] == ["transformer_attention", "transformer_ffn"]
+
+
+# -- KataGo's own v17 test models, live against a KataGo binary ------------------------------------------
+
+KATAGO_BIN = Path(os.environ.get("TABULA_KATAGO_BIN", "/root/katago-build/katago"))
+KATAGO_MODELS = Path(os.environ.get("TABULA_KATAGO_MODELS", "/root/katago-src/cpp/tests/models"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["b7c96h3tfrs-test5-cnorm", "b7c96h6kv3qk32v16tflrs-fson-bnh"])
+def test_katago_test_models_match_katago(name) -> None:
+    """KataGo's v17 transformer test nets (cpp/tests/models): ours vs its Eigen ``kata-raw-nn``, live."""
+    from katago_record import compare_proto, record_cases
+
+    path = KATAGO_MODELS / f"{name}.bin.gz"
+    if not (KATAGO_BIN.is_file() and path.is_file()):
+        pytest.skip(f"needs KataGo's {path.name} (TABULA_KATAGO_MODELS, from lightvector/KataGo cpp/tests/models) "
+                    f"and a KataGo 1.17 binary (TABULA_KATAGO_BIN)")
+    model = read_model(path)
+    post = (model.postprocess.td_score, model.postprocess.score_mean, model.postprocess.score_stdev,
+            model.postprocess.lead)
+    worst = compare_proto(to_onnx(model), post, record_cases(str(KATAGO_BIN), path))
+    over = {k: v for k, v in worst.items() if v > (0.02 if k in ("whiteLead", "whiteScoreSelfplay") else 1e-3)}
+    assert not over, f"{name}: differences from KataGo over the limits: {over} (all: {worst})"
