@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tabula.engine.controller import Engine, Limits
@@ -142,27 +144,33 @@ def test_multipv_lines_are_distinct(engine):
     assert report.lines[0].visits >= report.lines[1].visits >= report.lines[2].visits
 
 
+def _reported(pred=lambda r: True):
+    """An on_info callback and an event set once a report satisfies ``pred``."""
+    seen = threading.Event()
+    return (lambda r: pred(r) and seen.set()), seen
+
+
 def test_infinite_waits_for_stop(engine):
-    import time
     state = ChessState()
     engine.set_position(state, None, [])
     done = []
-    engine.go(Limits(infinite=True), lambda r: None, lambda b, p: done.append(b))
-    time.sleep(0.3)
-    assert not done
+    on_info, searched = _reported(lambda r: r.stats.playouts >= 50)
+    engine.go(Limits(infinite=True, info_interval=0.02), on_info, lambda b, p: done.append(b))
+    assert searched.wait(60)
+    assert not done and engine.searching()
     engine.stop()
     engine.wait()
     assert len(done) == 1 and done[0] in state.legal_moves()
 
 
 def test_infinite_on_proven_root_still_waits(engine):
-    import time
     state = ChessState("k7/8/1K6/8/8/8/8/7R w - - 0 1")
     engine.set_position(state, "m1", [])
     done = []
-    engine.go(Limits(infinite=True), lambda r: None, lambda b, p: done.append(b))
-    time.sleep(0.2)
-    assert not done
+    on_info, proven = _reported(lambda r: r.stats.root_proven)
+    engine.go(Limits(infinite=True, info_interval=0.02), on_info, lambda b, p: done.append(b))
+    assert proven.wait(60)
+    assert not done and engine.searching()
     engine.stop()
     engine.wait()
     assert state.move_to_text(done[0]) == "h1h8"
