@@ -37,7 +37,6 @@ maximum (255 or 65535).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -50,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .shard_store import write_shard
-from .shards import PlayGame, ray_option, run_shards
+from .shards import PlayGame, run_shards, settings_from, shard_parser
 
 from tabula.engine.games.go import GoState, parse_vertex, vertex
 
@@ -280,11 +279,7 @@ def run(out: Path, n_shards: int, s: Settings, ray_address: str | None = None) -
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     d = Settings()
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("data/distill/go9"))
-    ap.add_argument("--shards", type=int, default=100)
-    ap.add_argument("--games-per-shard", type=int, default=d.games_per_shard)
-    ap.add_argument("--engine", default=d.engine)
+    ap = shard_parser(__doc__, d, out="data/distill/go9", shards=100)
     ap.add_argument("--level", type=int, default=d.level, help="GNU Go level (0-10)")
     ap.add_argument("--size", type=int, default=d.size)
     ap.add_argument("--komi", type=float, default=d.komi)
@@ -292,12 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample-plies", type=int, default=d.sample_plies)
     ap.add_argument("--sample-temp", type=float, default=d.sample_temp, help="points")
     ap.add_argument("--max-plies", type=int, default=d.max_plies)
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ray_option(ap)
     a = ap.parse_args(argv)
-    s = Settings(engine=a.engine, level=a.level, size=a.size, komi=a.komi, random_plies=tuple(a.random_plies),
-                 sample_plies=a.sample_plies, sample_temp=a.sample_temp, max_plies=a.max_plies, seed=a.seed,
-                 games_per_shard=a.games_per_shard)
+    s = settings_from(a, Settings)
     run(a.out, a.shards, s, a.ray)
 
 

@@ -32,7 +32,6 @@ Score scale: with ``Contempt 0`` Fairy-Stockfish 11.1 rates a rook ≈ 700 cp in
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -46,7 +45,7 @@ import cshogi
 import numpy as np
 
 from .shard_store import write_shard
-from .shards import PlayGame, ray_option, run_shards
+from .shards import PlayGame, run_shards, settings_from, shard_parser
 
 #: Mate in n plies is stored as ±(MATE_CP − n) centipawns.
 MATE_CP = 30000
@@ -316,11 +315,7 @@ def run(out: Path, n_shards: int, s: Settings, ray_address: str | None = None) -
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     d = Settings()
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("data/distill/shogi"))
-    ap.add_argument("--shards", type=int, default=100)
-    ap.add_argument("--games-per-shard", type=int, default=d.games_per_shard)
-    ap.add_argument("--engine", default=d.engine)
+    ap = shard_parser(__doc__, d, out="data/distill/shogi", shards=100)
     ap.add_argument("--nodes", type=int, default=d.nodes, help="teacher node budget per position")
     ap.add_argument("--multipv", type=int, default=d.multipv)
     ap.add_argument("--opening-multipv", type=int, default=d.opening_multipv)
@@ -333,14 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resign-cp", type=int, default=d.resign_cp)
     ap.add_argument("--resign-plies", type=int, default=d.resign_plies)
     ap.add_argument("--hash-mb", type=int, default=d.hash_mb)
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ray_option(ap)
     a = ap.parse_args(argv)
-    s = Settings(engine=a.engine, nodes=a.nodes, multipv=a.multipv, opening_multipv=a.opening_multipv,
-                 opening_plies=tuple(a.opening_plies), opening_temp_cp=a.opening_temp_cp,
-                 random_move_prob=a.random_move_prob, temp_cp=a.temp_cp, max_drop_cp=a.max_drop_cp,
-                 max_plies=a.max_plies, resign_cp=a.resign_cp, resign_plies=a.resign_plies,
-                 hash_mb=a.hash_mb, seed=a.seed, games_per_shard=a.games_per_shard)
+    s = settings_from(a, Settings)
     run(a.out, a.shards, s, a.ray)
 
 

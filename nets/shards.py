@@ -21,10 +21,11 @@ writes each shard once, as it arrives.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, TypeVar
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from .progress import Throttle, log, progress
 from .shard_store import ShardMerger, part_path, shard_done, shard_path, write_shard
 
 __all__ = ["OpenSource", "PlayGame", "ShardSink", "ShardSource", "play_shard", "ray_option", "run_shards",
-           "shard_path"]
+           "settings_from", "shard_parser", "shard_path"]
 
 #: How often Ray starts a shard whose worker was lost before the run fails.
 SHARD_RETRIES = 3
@@ -96,6 +97,28 @@ def ray_option(ap: argparse.ArgumentParser) -> None:
                     help="make the shards as Ray tasks: on the cluster at ADDRESS (auto, HOST:PORT, "
                          "ray://HOST:PORT), or without one on a local Ray started for the run "
                          "(pip install -e '.[ray]')")
+
+
+def shard_parser(doc: str, defaults: Any, *, out: str, shards: int) -> argparse.ArgumentParser:
+    """The options every distiller has (``--out --shards --games-per-shard --engine --seed --ray``);
+    ``defaults`` is the distiller's default settings. The caller adds its own and parses."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path(out))
+    ap.add_argument("--shards", type=int, default=shards)
+    ap.add_argument("--games-per-shard", type=int, default=defaults.games_per_shard)
+    ap.add_argument("--engine", default=defaults.engine)
+    ap.add_argument("--seed", type=int, default=defaults.seed)
+    ray_option(ap)
+    return ap
+
+
+S = TypeVar("S")
+
+
+def settings_from(a: argparse.Namespace, cls: type[S]) -> S:
+    """The settings dataclass ``cls`` from the parsed options of the same names (lists as tuples)."""
+    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(cls) if hasattr(a, f.name)}  # type: ignore[arg-type]
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 
 def _shard_task(open_source: OpenSource, k: int, seed: int, games_per_shard: int) -> Mapping[str, np.ndarray]:
