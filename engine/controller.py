@@ -24,7 +24,8 @@ from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, def
 from .games.base import GameState
 from .options import OptionError, Options, Param
 from .search.mcts import Line, MoveStat, Search, SearchStats
-from .search.native import NativeSearch, NativeTree, cache_moves_hint, compiled_leaves, warm_up
+from .search.compile_ahead import NativeKernels, kernels_for
+from .search.native import NativeSearch, NativeTree, cache_moves_hint, compiled_leaves
 from .search.nncache import NativeEvalCache
 from .search.params import SEARCH_PARAMS, SearchParams
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
@@ -123,7 +124,9 @@ class Engine:
         self.options = Options((*ENGINE_PARAMS, *SEARCH_PARAMS, *extra_params))
         self.evaluator: OnnxEvaluator | None = None
         self._loaded_key: tuple | None = None
-        self.native = game in NATIVE_GAMES
+        #: the compiled kernels the loaded net's search needs (None: a game the Python search plays)
+        self._kernels: NativeKernels | None = None
+        self._told_compiling = False
         self.cache = self._new_cache(self.options["NNCacheSize"])
         self.state: GameState | None = None
         self._base: object = None
@@ -183,8 +186,9 @@ class Engine:
         if ev.codec.game != self.game:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
-        if self.native:
-            warm_up(compiled_leaves(self.game, ev.codec))  # compile the kernels now, not in the first go
+        if self.game in NATIVE_GAMES:  # load the kernels, or start compiling them apart (first start)
+            self._kernels = kernels_for(compiled_leaves(self.game, ev.codec))
+            self._kernels.prepare()
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None
@@ -208,20 +212,26 @@ class Engine:
         self._base = base
         self._moves = list(moves)
 
-    def _new_cache(self, size: int) -> NativeEvalCache | EvalCache:
-        return NativeEvalCache(size, cache_moves_hint(self.game)) if self.native else EvalCache(size)
+    @property
+    def native(self) -> bool:
+        """Whether the next search is the compiled one (its kernels are loaded in this process)."""
+        return self._kernels is not None and self._kernels.ready
 
-    def _prepare_tree(self) -> NativeTree | Tree:
+    def _new_cache(self, size: int, native: bool | None = None) -> NativeEvalCache | EvalCache:
+        native = self.native if native is None else native
+        return NativeEvalCache(size, cache_moves_hint(self.game)) if native else EvalCache(size)
+
+    def _prepare_tree(self, native: bool) -> NativeTree | Tree:
         budget = int(self.options["Hash"]) << 20
         t = self.tree
-        if t is not None and self._tree_base == self._base and \
+        if t is not None and isinstance(t, NativeTree) == native and self._tree_base == self._base and \
                 self._moves[: len(self._tree_moves)] == self._tree_moves and t.hashfull() < 500:
             if t.reroot(self._moves[len(self._tree_moves):]):
                 self._tree_moves = list(self._moves)
                 return t
         assert self.evaluator is not None
         self.tree = None  # let the old arrays go before the new ones are taken
-        t = NativeTree.for_game(self.game, self.evaluator.codec, budget) if self.native else Tree(budget)
+        t = NativeTree.for_game(self.game, self.evaluator.codec, budget) if native else Tree(budget)
         self.tree, self._tree_base, self._tree_moves = t, self._base, list(self._moves)
         return t
 
@@ -298,8 +308,11 @@ class Engine:
         if self.evaluator is None:
             raise EngineError("no network loaded")
         params = SearchParams.from_options(self.options)
-        tree = self._prepare_tree()
-        kind = NativeSearch if self.native else Search
+        native = self.native  # the kernels may come ready during this search: it keeps its kind
+        if native != isinstance(self.cache, NativeEvalCache):
+            self.cache = self._new_cache(self.options["NNCacheSize"], native)
+        tree = self._prepare_tree(native)
+        kind = NativeSearch if native else Search
         search = kind(state, tree, self.evaluator, self.cache, params,  # type: ignore[arg-type]
                       root_moves=limits.searchmoves or None, abort=self._stop)
         self._full_told = False
@@ -315,7 +328,7 @@ class Engine:
         if not limits.ponder:
             timed, deadline = self._time_chain(limits, state, 0.0)
             stoppers += timed
-        chain = self._chain(stoppers, params)
+        chain = self._chain(stoppers, params, native)
         single = len(moves) == 1 and limits.timed and not waiting
         last_info = time.monotonic()
         stop_by_limit = False
@@ -325,14 +338,14 @@ class Engine:
                 limits.ponder = False
                 waiting = limits.infinite
                 timed, deadline = self._time_chain(limits, state, search.stats().elapsed)
-                chain = self._chain(stoppers + timed, params)
+                chain = self._chain(stoppers + timed, params, native)
             s = search.stats()
             if single:
                 break
             if not waiting and chain.should_stop(s):
                 stop_by_limit = True
                 break
-            if s.root_proven or (s.tree_full and not self.native):
+            if s.root_proven or (s.tree_full and not native):
                 if not waiting:
                     break
                 # nothing left to search: wait for stop/ponderhit without burning a core,
@@ -375,10 +388,10 @@ class Engine:
             ponder = lines[0].pv[1]
         return best, ponder
 
-    def _chain(self, stoppers: list[Stopper], params: SearchParams) -> Chain:
+    def _chain(self, stoppers: list[Stopper], params: SearchParams, native: bool) -> Chain:
         # a full tree is no reason for NativeSearch to stop: it goes on inside it
         base: list[Stopper] = [*stoppers, ProvenStopper()]
-        if not self.native:  # the reference search stops adding nodes when its tree is full
+        if not native:  # the reference search stops adding nodes when its tree is full
             base.append(TreeFullStopper())
         if params.smart_pruning > 0:
             base.append(SmartPruningStopper(params.smart_pruning, tuple(stoppers)))
@@ -397,11 +410,16 @@ class Engine:
         verbose = final and bool(self.options["VerboseMoveStats"])
         stats = search.stats()
         notice = None
-        if stats.tree_full and not self._full_told:
+        native = isinstance(search, NativeSearch)
+        if not native and self._kernels is not None and not self._told_compiling:
+            self._told_compiling = True
+            notice = ("compiling the search kernels (first start after an install or update); "
+                      "searching with the reference search, same results, slower, until they are ready")
+        elif stats.tree_full and not self._full_told:
             self._full_told = True
             tree = search.tree
             notice = (f"search tree full ({tree.num_nodes} nodes, Hash {int(self.options['Hash'])} MB): "
-                      + ("searching on inside it" if self.native else "search stopped")
+                      + ("searching on inside it" if native else "search stopped")
                       + "; a larger Hash lets it grow")
         return Report(stats, search.lines(multipv), search.tree.hashfull(), final,
                       search.root_score(), search.ownership(), search.move_stats() if verbose else None, notice)

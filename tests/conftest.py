@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The compiled search from the first move on, in this process and in the engines the tests
+# start: tests of the compile-apart start set it back themselves (tests/test_compile_ahead.py).
+os.environ["TABULA_COMPILE_APART"] = "0"
 
 from netfactory import make_lc0_net  # noqa: E402
 

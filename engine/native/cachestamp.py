@@ -20,6 +20,7 @@ _ROOT = Path(__file__).resolve().parent.parent           # the engine package
 _DIRS = (_ROOT / "native", _ROOT / "search")
 _EXTRA = (_ROOT / "codecs" / "lc0.py",)
 _STAMP = "tabula-sources.stamp"
+_WARM = "tabula-warm-{}.stamp"
 _done = False
 
 
@@ -73,3 +74,55 @@ def refresh() -> None:
             tmp.replace(mark)
         except OSError:
             continue  # a read-only cache: an installed package, whose sources do not change
+
+
+def _stamp_dirs() -> list[Path]:
+    """The cache directories of the kernels' sources (created as numba would)."""
+    found = []
+    for src in _DIRS:
+        cache = _cache_dir(src)
+        if cache is None:
+            return []
+        found.append(cache)
+    return found
+
+
+def is_warm(kind: str) -> bool:
+    """Whether :func:`mark_warm` recorded ``kind``'s kernels as compiled from today's sources
+    in every cache directory (so loading them costs a cache read, not a compile)."""
+    stamp = digest()
+    for cache in _stamp_dirs() or [None]:
+        mark = None if cache is None else cache / _WARM.format(kind)
+        try:
+            if mark is None or mark.read_text().strip() != stamp:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def mark_warm(kind: str) -> bool:
+    """Record that ``kind``'s kernels are in numba's cache for today's sources; False where
+    the cache cannot be written (then every process compiles for itself)."""
+    stamp = digest()
+    dirs = _stamp_dirs()
+    try:
+        for cache in dirs:
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f"{_WARM.format(kind)}.{os.getpid()}"
+            tmp.write_text(stamp + "\n")
+            tmp.replace(cache / _WARM.format(kind))
+    except OSError:
+        return False
+    return bool(dirs)
+
+
+def writable() -> bool:
+    """Whether numba's cache of the kernels can be written here (else each process compiles)."""
+    dirs = _stamp_dirs()
+    try:
+        for cache in dirs:
+            cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return bool(dirs) and all(os.access(cache, os.W_OK) for cache in dirs)
