@@ -208,6 +208,10 @@ class NativeSearch:
         self._native_chess = compiled_leaves(game, self.codec)
         if self._native_chess:
             state = _native_chess(state, k.MAX_DEPTH + 8)
+        #: go on a net whose planes the compiled go gatherer writes (engine/search/go_kernels.py)
+        self._go = _go_gatherer(state, self.codec) if game == "go" else None
+        if self._go is not None:
+            state = self._go.state
         self.state = state
         state.set_search_root()
         self.tree = tree
@@ -260,6 +264,8 @@ class NativeSearch:
     def _encode(self, state: GameState, inputs: dict[str, np.ndarray], row: int) -> None:
         if self._native_chess:
             state.encode_lc0(inputs[next(iter(inputs))][row])  # type: ignore[attr-defined]
+        elif self._go is not None:
+            self._go.encode(state, inputs, row)
         else:
             self.codec.encode(state, inputs, row)
 
@@ -354,6 +360,14 @@ class NativeSearch:
                                        lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, self._movebuf,
                                        self._held))
             if rows < 0:  # collided paths outgrew their buffer: the batch ended early, grow it for the next
+                self._held = np.zeros(2 * self._held.size, np.int32)
+                rows = -rows
+            return rows
+        if self._go is not None:
+            rows = self._go.gather(t, self._mask, self._sc, self._params, self._counters, self.cache.arrays, limit,
+                                   budget, p.max_collision_events, slot.inputs[next(iter(slot.inputs))],
+                                   p.net_scores_passes, lb, self._held)
+            if rows < 0:
                 self._held = np.zeros(2 * self._held.size, np.int32)
                 rows = -rows
             return rows
@@ -631,6 +645,12 @@ class NativeSearch:
                     else self.root_score()
             out.append(Line(int(self._root_moves[i]), n, q, d, float(prior[i]), self.pv(i), mate, score))
         return out
+
+
+def _go_gatherer(state: GameState, codec: Any) -> Any:
+    """engine.search.go_kernels.go_gatherer (imported on first use: only go compiles it)."""
+    from .go_kernels import go_gatherer
+    return go_gatherer(state, codec)
 
 
 def _gather_chess():  # noqa: ANN202 - imported on first use: only chess compiles it

@@ -1,0 +1,253 @@
+"""The go leaf work compiled: one kernel call gathers a whole batch of leaves.
+
+:func:`gather_go` does for go (Tabula's 17-plane codec and Leela Zero's 18) what
+``NativeSearch._gather_python`` does with Python rules, with no Python in the loop: descend by
+PUCT (engine.search.kernels), playing each move on a work copy of the root's arrays
+(engine.native.go_rules); at a new leaf judge it (two passes end the game: Tromp–Taylor
+result, or the net's value of the position before the last pass where the net disputes it
+and NetScoresPasses is on, as engine/search/disputed.py), generate its legal moves, look it up
+in the eval cache, or else write its planes into the batch buffer's next row (the policy index
+of a move is its code). The work copy is then reset to the root by copying its few position
+arrays back; the moves live on the tree's edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..native import go_encoder as ge
+from ..native import go_rules as gr
+from .kernels import (M_ROOT, MAX_DEPTH, PENDING, S_CACHE_HITS, S_COLLISIONS, S_PLAYOUTS, UNKNOWN,
+                      Scratch, TreeArrays, alloc_edges, backup, backup_status, expand_cached, new_node,
+                      propagate_proof, select, set_terminal)
+from .nncache import CacheArrays, lookup
+
+_DONE, _LEAF, _QUEUED, _COLLIDED = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def key_before_pass(w: gr.GoArrays, moves: np.ndarray) -> np.uint64:
+    """The eval-cache key of the position before the last move, which was a pass (same stones:
+    only the ply, side to move and pass count go back)."""
+    meta = w.meta
+    ply, turn, passes, ko = meta[gr.M_PLY], meta[gr.M_TURN], meta[gr.M_PASSES], meta[gr.M_KO]
+    meta[gr.M_PLY] = ply - 1
+    meta[gr.M_TURN] = w.hturn[ply - 1]
+    meta[gr.M_PASSES] = w.hpass[ply - 1]
+    gr.legal_moves(w, moves)
+    key = gr.position_key(w)
+    meta[gr.M_PLY], meta[gr.M_TURN], meta[gr.M_PASSES], meta[gr.M_KO] = ply, turn, passes, ko
+    return key
+
+
+@njit(cache=True, nogil=True)
+def _leaf(t: TreeArrays, w: gr.GoArrays, path: np.ndarray, depth: int, cache: CacheArrays, stats: np.ndarray,
+          moves: np.ndarray, planes: np.ndarray, colour_planes: int, disputes: bool, row: int,
+          l_node: np.ndarray, l_path: np.ndarray, l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray,
+          l_idx: np.ndarray) -> int:
+    """A leaf reached at ``w``: terminal, disputed, cached, or queued in batch row ``row``."""
+    child = path[depth - 1]
+    ended, result, _ = gr.terminal(w)
+    if ended:
+        if disputes:
+            e = lookup(cache, key_before_pass(w, moves))
+            if e >= 0:
+                v = -np.float64(cache.q[e])
+                if result == 0.0 or (v > 0) != (result > 0):  # left unexpanded: asked again next visit
+                    backup(t, path, depth, v, 0.0, 0.0, False, stats)
+                    return _DONE
+        set_terminal(t, child, result, 0)
+        backup(t, path, depth, result, 1.0 if result == 0.0 else 0.0, 0.0, False, stats)
+        propagate_proof(t, path, depth)
+        return _DONE
+    nl = gr.legal_moves(w, moves)
+    key = gr.position_key(w)
+    e = lookup(cache, key)
+    if e >= 0 and cache.count[e] == nl:
+        if not expand_cached(t, child, cache, e):
+            return _COLLIDED
+        f = t.estart[child]
+        for j in range(nl):
+            t.emove[f + j] = moves[j]
+        stats[S_CACHE_HITS] += 1
+        backup(t, path, depth, cache.q[e], cache.d[e], 0.0, False, stats)
+        return _DONE
+    f = alloc_edges(t, child, nl)
+    if f < 0:
+        return _COLLIDED
+    for j in range(nl):
+        t.emove[f + j] = moves[j]
+        l_idx[row, j] = moves[j]
+    ge.write_planes(w, planes[row], colour_planes)
+    l_count[row] = nl
+    l_node[row] = child
+    l_depth[row] = depth
+    for j in range(depth):
+        l_path[row, j] = path[j]
+    l_key[row] = key
+    t.ecount[child] = PENDING
+    return _QUEUED
+
+
+@njit(cache=True, nogil=True)
+def gather_go(t: TreeArrays, g: gr.GoArrays, w: gr.GoArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray,
+              stats: np.ndarray, cache: CacheArrays, limit: int, budget: int, max_events: int, planes: np.ndarray,
+              colour_planes: int, disputes: bool, l_node: np.ndarray, l_path: np.ndarray, l_depth: np.ndarray,
+              l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray, moves: np.ndarray,
+              held: np.ndarray) -> int:
+    """Gather up to ``limit`` playouts from the root position ``g`` (``w``: its work copy,
+    sharing its history) into the batch rows, as engine.search.chess_kernels.gather_chess:
+    collisions hold their visits in flight (nodes in ``held``) until the batch is gathered;
+    ``budget`` collisions or ``max_events`` end it. Returns the rows written, negated when
+    ``held`` ran short."""
+    root = t.meta[M_ROOT]
+    rows = 0
+    start = stats[S_PLAYOUTS]
+    events = 0
+    nheld = 0
+    short = False
+    path = sc.path
+    while rows + (stats[S_PLAYOUTS] - start) < limit and budget > 0 and events < max_events:
+        if t.status[root] != UNKNOWN or t.ecount[root] == 0:
+            break
+        gr.restore(w, g)
+        node = root
+        depth = 0
+        what = _DONE
+        while True:
+            if depth >= MAX_DEPTH - 1:
+                what = _COLLIDED
+                break
+            i = select(t, node, mask if node == root else mask[:0], sc, params)
+            child = sc.ckid[i]
+            if child < 0:
+                move = t.emove[t.estart[node] + i]
+                child = new_node(t, node, i, move)
+                if child < 0:
+                    what = _COLLIDED
+                    break
+                t.vl[child] += 1
+                path[depth] = child
+                depth += 1
+                gr.play(w, move, w.meta[gr.M_TURN] + 1)
+                what = _LEAF
+                break
+            t.vl[child] += 1
+            path[depth] = child
+            depth += 1
+            gr.play(w, t.move[child], w.meta[gr.M_TURN] + 1)
+            if t.status[child] != UNKNOWN:
+                backup_status(t, path, depth, stats)
+                break
+            cnt = t.ecount[child]
+            if cnt == PENDING:
+                what = _COLLIDED
+                break
+            if cnt < 0:
+                what = _LEAF
+                break
+            node = child
+        if what == _LEAF:
+            what = _leaf(t, w, path, depth, cache, stats, moves, planes, colour_planes, disputes, rows, l_node,
+                         l_path, l_depth, l_count, l_key, l_idx)
+            if what == _QUEUED:
+                rows += 1
+        if what == _COLLIDED:
+            if nheld + depth > held.size:
+                for j in range(depth):
+                    t.vl[path[j]] -= 1
+                short = True
+                budget = 0
+            else:
+                for j in range(depth):
+                    held[nheld + j] = path[j]
+                nheld += depth
+                budget -= 1
+            events += 1
+            stats[S_COLLISIONS] += 1
+    for j in range(nheld):
+        t.vl[held[j]] -= 1
+    return -rows if short else rows
+
+
+# -- the Python side: what NativeSearch holds for go ---------------------------------------------
+def colour_planes_of(codec: object) -> int:
+    """1 for Tabula's go codec, 2 for Leela Zero's: the codecs the compiled gatherer encodes;
+    0 for any other (KataGo's features stay on the Python leaf path with GoState)."""
+    from ..codecs.go_planes import GoPlanesCodec
+    from ..codecs.leelaz import LeelaZeroCodec
+    return int(codec.colour_planes) if type(codec) in (GoPlanesCodec, LeelaZeroCodec) else 0  # type: ignore[attr-defined]
+
+
+class GoGatherer:
+    """The compiled go leaf work of one search: the root as a NativeGoState (history room for
+    the deepest path), its work copy, and the codec's colour planes."""
+
+    def __init__(self, state: object, colour_planes: int) -> None:
+        from ..games.go import GoState
+        from ..native.go_state import NativeGoState
+        if isinstance(state, GoState):
+            state = NativeGoState.from_state(state, room=MAX_DEPTH + 8)
+        elif not isinstance(state, NativeGoState):
+            raise TypeError(f"go search needs a GoState or NativeGoState, not {type(state).__name__}")
+        state.ensure_room(MAX_DEPTH + 8)
+        warm()
+        self.state = state
+        self.colour_planes = colour_planes
+        self._work = gr.work_copy(state.g)
+        self._moves = np.zeros(gr.MAX_POINTS + 1, np.int32)
+
+    def encode(self, state: object, inputs: dict[str, np.ndarray], row: int) -> None:
+        """The codec's planes of ``state`` (a NativeGoState) into batch row ``row``."""
+        state.encode_planes(inputs[next(iter(inputs))][row], self.colour_planes)  # type: ignore[attr-defined]
+
+    def gather(self, t: TreeArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray, stats: np.ndarray,
+               cache: CacheArrays, limit: int, budget: int, max_events: int, planes: np.ndarray, disputes: bool,
+               lb: object, held: np.ndarray) -> int:
+        """One batch's leaves (:func:`gather_go`)."""
+        return int(gather_go(t, self.state.g, self._work, mask, sc, params, stats, cache, limit, budget,  # type: ignore[attr-defined]
+                             max_events, planes, self.colour_planes, disputes, lb.node, lb.path, lb.depth,  # type: ignore[attr-defined]
+                             lb.count, lb.key, lb.idx, self._moves, held))  # type: ignore[attr-defined]
+
+
+def go_gatherer(state: object, codec: object) -> GoGatherer | None:
+    """The compiled go leaf work for a search of ``state`` on ``codec``'s net, or None when the
+    codec is not one it encodes."""
+    planes = colour_planes_of(codec)
+    return GoGatherer(state, planes) if planes else None
+
+
+_warm = False
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) every go kernel a search runs, once per process."""
+    global _warm
+    if _warm:
+        return
+    from ..native.go_state import NativeGoState
+    from .kernels import expand, new_scratch, new_tree_arrays
+    from .nncache import NativeEvalCache
+    s = NativeGoState(3, 0.5)
+    s.ensure_room(MAX_DEPTH + 8)
+    for cp in (1, 2):
+        s.encode_planes(np.zeros((16 + cp, 3, 3), np.float32), cp)
+    s.key()
+    s.terminal()
+    s.area_ownership()
+    s.is_legal(0)
+    s.push(4)
+    s.pop()
+    t = new_tree_arrays(64, 1024, edge_moves=True, scored=False)
+    moves = np.asarray(s.legal_moves(), np.int32)
+    expand(t, int(t.meta[M_ROOT]), np.full(moves.size, 1.0 / moves.size, np.float32), moves)
+    t.n[t.meta[M_ROOT]] = 1
+    cache = NativeEvalCache(4, 16)
+    held = np.zeros(64, np.int32)
+    z32 = np.zeros((1, MAX_DEPTH), np.int32)
+    gather_go(t, s.g, gr.work_copy(s.g), np.zeros(0, np.uint8), new_scratch(), np.array([1.745, 38739.0, 3.894, 0.33]),
+              np.zeros(8, np.int64), cache.arrays, 1, 1, 1, np.zeros((1, 17, 3, 3), np.float32), 1, True,
+              np.zeros(1, np.int32), z32, np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.uint64),
+              np.zeros((1, 1024), np.int64), np.zeros(gr.MAX_POINTS + 1, np.int32), held)
+    _warm = True
