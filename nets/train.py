@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .progress import log, progress
+from .trainloop import BUDGET_CHECKS, fit, fit_to_budget, log_validation, lr_at, start_run  # noqa: F401 - re-exported
 
 MATE_CP = 30000  # as nets.distill_chess
 BITS_PER_POS = 112 * 64 // 8
@@ -255,25 +255,6 @@ def evaluate(model, dd: DeviceData, rows: np.ndarray, batch: int) -> dict[str, f
     return {"policy_loss": tot[0], "value_loss": tot[1], "policy_acc": tot[2]}
 
 
-def lr_at(step: int, total: int, base: float, warmup: int, floor: float = 0.02) -> float:
-    """Linear warm-up, then cosine decay to ``floor`` × base."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
-
-
-BUDGET_CHECKS = (20, 300)  # steps after the start at which a --time-budget run re-plans its length
-
-
-def fit_to_budget(planned: int, step: int, done: int, elapsed: float, budget: float) -> int:
-    """Total steps that end a run within ``budget`` seconds at the pace of its last ``done``
-    steps (``elapsed`` seconds), never more than ``planned``; the cosine schedule follows."""
-    if budget <= 0 or done <= 0 or elapsed <= 0:
-        return planned
-    return max(step, min(planned, step + int((budget - elapsed) * done / elapsed)))
-
-
 def train(a: argparse.Namespace) -> Path:
     """The whole pipeline for the parsed command line; returns the ONNX path."""
     import torch
@@ -298,76 +279,14 @@ def train(a: argparse.Namespace) -> Path:
 
     cfg = NetConfig(codec="lc0-112", blocks=a.blocks, filters=a.filters, se=not a.no_se)
     model = PolicyValueNet(cfg).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    spe = max(1, len(tr) // a.batch)
-    total = a.steps or max(1, int(spe * a.epochs))
-    warmup = max(1, int(total * a.warmup))
-    a.out.mkdir(parents=True, exist_ok=True)
-    ck_path = a.out / "last.pt"
-    step = 0
-    if ck_path.exists() and not a.restart:
-        ck = torch.load(ck_path, map_location=device, weights_only=False)
-        if ck["config"] != cfg.to_dict():
-            raise SystemExit(f"{ck_path} holds another architecture; use --restart or another --out")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        log(f"resumed from {ck_path} at step {step}")
-    elif a.init is not None:
-        from .warmstart import init_from
-
-        log(init_from(model, a.init, (dd.batch(tr[:1024])[0],)))
-        r = evaluate(model, dd, va, a.batch * 4)  # the starting net on this run's held-out games
-        log(f"[val step 0] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} value {r['value_loss']:.4f}")
-    log(f"model {cfg.arch}: {count_params(model):,} parameters; {total} steps of {a.batch} "
-        f"({total / max(1, spe):.2f} epochs)")
-    use_amp = device == "cuda" and not a.no_amp
-
-    def save(path: Path) -> None:
-        torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(),
-                    "step": step, "args": {k: str(v) for k, v in vars(a).items()}}, path)
-
-    model.train()
-    t0, seen, step0, planned = time.time(), 0, step, total
-    run, run_n = torch.zeros(3, device=device), 0
-    while step < total:
-        if a.time_budget and step - step0 in BUDGET_CHECKS:
-            total = fit_to_budget(planned, step, step - step0, time.time() - t0, a.time_budget)
-            log(f"\n--time-budget {a.time_budget:g} s: {total} steps in all")
-            if step >= total:
-                break
-        epoch, off = divmod(step, spe)
-        perm = np.random.default_rng(a.seed * 7919 + epoch).permutation(tr)
-        rows = perm[off * a.batch:(off + 1) * a.batch]
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, a.lr, warmup)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-            pol, val, acc = losses(model, *dd.batch(rows))
-        loss = pol + a.value_weight * val
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        seen += len(rows)
-        run += torch.stack([pol.detach(), val.detach(), acc.detach()]).float()
-        run_n += 1
-        if step % a.log_every == 0 or step == total:
-            el = time.time() - t0
-            m = (run / run_n).tolist()
-            progress(f"step {step}/{total} ep {step / spe:.2f} lr {lr_at(step, total, a.lr, warmup):.2e} | "
-                     f"policy {m[0]:.3f} acc {m[2]:.3f} value {m[1]:.3f} | {seen / el:.0f} pos/s")
-            run.zero_()
-            run_n = 0
-        if (a.val_every and step % a.val_every == 0) or step == total:
-            r = evaluate(model, dd, va, a.batch * 4)
-            log(f"\n[val step {step}] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} "
-                f"value {r['value_loss']:.4f}")
-        if step % a.ckpt_every == 0:
-            save(a.out / "last.pt.tmp")
-            (a.out / "last.pt.tmp").replace(ck_path)
-    save(a.out / "last.pt.tmp")  # the final weights, also when --time-budget ends the run at a check
-    (a.out / "last.pt.tmp").replace(ck_path)
-    final = evaluate(model, dd, va, a.batch * 4)
+    run = start_run(a, cfg, model, len(tr), device, lambda: (dd.batch(tr[:1024])[0],))
+    if a.init is not None and not run.resumed:  # the starting net on this run's held-out games
+        log_validation(0, evaluate(model, dd, va, a.batch * 4), after_progress=False)
+    log(f"model {cfg.arch}: {count_params(model):,} parameters; {run.total} steps of {a.batch} "
+        f"({run.total / run.steps_per_epoch:.2f} epochs)")
+    final = fit(run, tr, device, lambda rows: losses(model, *dd.batch(rows)),
+                lambda: evaluate(model, dd, va, a.batch * 4))
+    step = run.step
     (a.out / "final_metrics.json").write_text(json.dumps({"step": step, **final}, indent=1))
 
     m0 = data.meta[0]

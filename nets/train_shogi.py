@@ -40,7 +40,8 @@ from typing import Callable
 
 import numpy as np
 
-from .train import BUDGET_CHECKS, add_common_train_args, fit_to_budget, log, lr_at, progress
+from .train import add_common_train_args, log, progress
+from .trainloop import fit, start_run
 
 MATE_CP = 30000  # as nets.distill_shogi
 SCORE_CLIP = 3000
@@ -269,29 +270,17 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     dd = DevicePacked(d, device, m["spatial_planes"], m["const_planes"], m["board"])
     log(f"{len(d)} positions ({len(tr)} train, {len(va)} val) on {device}")
     model = PolicyValueNet(cfg).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    spe = max(1, len(tr) // a.batch)
-    total = a.steps or max(1, int(spe * a.epochs))
-    warmup = max(1, int(total * a.warmup))
-    a.out.mkdir(parents=True, exist_ok=True)
-    ck_path = a.out / "last.pt"
-    step = 0
-    if ck_path.exists() and not a.restart:
-        ck = torch.load(ck_path, map_location=device, weights_only=False)
-        if ck["config"] != cfg.to_dict():
-            raise SystemExit(f"{ck_path} holds another architecture; use --restart or another --out")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        log(f"resumed from {ck_path} at step {step}")
-    elif a.init is not None:
-        from .warmstart import init_from
-
-        log(init_from(model, a.init, (dd.batch(tr[:1024])[0],)))
-    log(f"model {cfg.arch}: {count_params(model):,} parameters; {total} steps of {a.batch} "
-        f"({total / spe:.2f} epochs)")
-    use_amp = device == "cuda" and not a.no_amp
+    run = start_run(a, cfg, model, len(tr), device, lambda: (dd.batch(tr[:1024])[0],))
+    ck_path = run.checkpoint
+    log(f"model {cfg.arch}: {count_params(model):,} parameters; {run.total} steps of {a.batch} "
+        f"({run.total / run.steps_per_epoch:.2f} epochs)")
     loss_fn = lambda *b: packed_losses(model, *b, value_logit_scale)  # noqa: E731
+
+    def losses(rows: np.ndarray):
+        planes, pidx, pprob, vt = dd.batch(rows)
+        if augment is not None:
+            planes, pidx = augment(planes, pidx)
+        return loss_fn(planes, pidx, pprob, vt)
 
     def evaluate(rows: np.ndarray) -> dict[str, float]:
         model.eval()
@@ -304,53 +293,8 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
         tot /= max(1, len(rows))
         return {"policy_loss": tot[0], "value_loss": tot[1], "policy_acc": tot[2]}
 
-    def save() -> None:
-        tmp = a.out / "last.pt.tmp"
-        torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "opt": opt.state_dict(),
-                    "step": step, "args": {k: str(v) for k, v in vars(a).items()}}, tmp)
-        tmp.replace(ck_path)
-
-    model.train()
-    t0, seen, step0, planned = time.time(), 0, step, total
-    run, run_n = torch.zeros(3, device=device), 0
-    while step < total:
-        if a.time_budget and step - step0 in BUDGET_CHECKS:
-            total = fit_to_budget(planned, step, step - step0, time.time() - t0, a.time_budget)
-            log(f"\n--time-budget {a.time_budget:g} s: {total} steps in all")
-            if step >= total:
-                break
-        epoch, off = divmod(step, spe)
-        rows = np.random.default_rng(a.seed * 7919 + epoch).permutation(tr)[off * a.batch:(off + 1) * a.batch]
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, a.lr, warmup)
-        planes, pidx, pprob, vt = dd.batch(rows)
-        if augment is not None:
-            planes, pidx = augment(planes, pidx)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-            pol, val, acc = loss_fn(planes, pidx, pprob, vt)
-        loss = pol + a.value_weight * val
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        seen += len(rows)
-        run += torch.stack([pol.detach(), val.detach(), acc.detach()]).float()
-        run_n += 1
-        if step % a.log_every == 0 or step == total:
-            mm = (run / run_n).tolist()
-            progress(f"step {step}/{total} ep {step / spe:.2f} lr {lr_at(step, total, a.lr, warmup):.2e} | "
-                     f"policy {mm[0]:.3f} acc {mm[2]:.3f} value {mm[1]:.3f} | "
-                     f"{seen / (time.time() - t0):.0f} pos/s")
-            run.zero_()
-            run_n = 0
-        if (a.val_every and step % a.val_every == 0) or step == total:
-            r = evaluate(va)
-            log(f"\n[val step {step}] policy {r['policy_loss']:.4f} acc {r['policy_acc']:.4f} "
-                f"value {r['value_loss']:.4f}")
-        if step % a.ckpt_every == 0:
-            save()
-    save()  # the final weights, also when --time-budget ends the run at a check
-    final = evaluate(va)
+    final = fit(run, tr, device, losses, lambda: evaluate(va))
+    step = run.step
     (a.out / "final_metrics.json").write_text(json.dumps({"step": step, **final}, indent=1))
     if a.init is not None:
         from .warmstart import started_from
