@@ -36,11 +36,9 @@ from .timeman import MOVES_LEFT_MIDPOINT, Budget, Clock, allocate, estimated_mov
 log = logging.getLogger(__name__)
 
 #: Games searched by the compiled search (engine/search/native.py); the others by the Python
-#: reference (engine/search/mcts.py). Go waits for two GTP tests that assume a slow search:
-#: lz-genmove_analyze keeps Limits' 1 s info interval instead of its own (so a search that
-#: smart pruning ends inside a second prints no info line), and lz-analyze's test wants visits
-#: sorted although a proven loss ranks last whatever its visits.
-NATIVE_GAMES = frozenset({"chess", "shogi"})
+#: reference (engine/search/mcts.py). Go runs its leaves in compiled code too on Tabula's and
+#: Leela Zero's planes (engine/search/go_kernels.py); KataGo's features stay in Python.
+NATIVE_GAMES = frozenset({"chess", "shogi", "go"})
 
 DEFAULT_NET = "<default>"
 
@@ -189,6 +187,10 @@ class Engine:
         if self.game in NATIVE_GAMES:  # load the kernels, or start compiling them apart (first start)
             self._kernels = kernels_for(compiled_leaves(self.game, ev.codec))
             self._kernels.prepare()
+            if self.game == "go":  # the go gatherer's kernels: loaded, or compiled apart meanwhile
+                from .search import go_kernels
+                if go_kernels.colour_planes_of(ev.codec):
+                    go_kernels.prepare()
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None

@@ -486,7 +486,7 @@ class GtpProtocol:
         return self.clock.aside_seconds(colour, **self._time_options())
 
     def _genmove(self, args: list[str], *, cleanup: bool = False,
-                 on_info: Callable[[Report], None] | None = None) -> str:
+                 on_info: Callable[[Report], None] | None = None, info_interval: float | None = None) -> str:
         if len(args) < 1:
             raise GtpError("usage: genmove <color>")
         colour = _parse_colour(args[0])
@@ -499,6 +499,8 @@ class GtpProtocol:
         def search(moves: list[int]) -> tuple[int | None, Report | None]:
             limits = self._move_limits(colour, time.monotonic() - t0)
             limits.searchmoves = moves
+            if info_interval is not None:  # genmove_analyze reports at its own interval
+                limits.info_interval = max(0.05, info_interval)
             self._set_multipv(1 if on_info is None else 500)
             return self._search(limits, on_info)
 
@@ -654,7 +656,7 @@ class GtpProtocol:
         self.write("=" + self._current_id)
 
         try:
-            move = self._genmove(args[:1], on_info=self._analysis_printer(a))
+            move = self._genmove(args[:1], on_info=self._analysis_printer(a), info_interval=a.interval_s)
         except GtpError as exc:  # the '=' is out already: pass (on our board too) and end the response
             log.warning("%s failed: %s", "kata-genmove_analyze" if kata else "lz-genmove_analyze", exc)
             self.state.play_color(colour, self.state.nn)
