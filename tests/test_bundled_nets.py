@@ -41,6 +41,7 @@ def _run(args: list[str], script: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow  # end to end: starts `tabula` processes that load the bundled nets and play
 def test_gtp_plays_both_board_sizes_with_no_net_given() -> None:
     out = _run(["gtp", "--visits", "16", "--threads", "1"],
                "1 boardsize 9\n2 genmove b\n3 boardsize 19\n4 clear_board\n5 genmove b\n6 quit\n")
@@ -49,6 +50,7 @@ def test_gtp_plays_both_board_sizes_with_no_net_given() -> None:
     assert re.fullmatch(r"=5 [A-HJ-T]1?[0-9]", replies[4]), out
 
 
+@pytest.mark.slow  # end to end: starts `tabula` processes that load the bundled nets and play
 def test_uci_and_usi_play_with_no_net_given() -> None:
     uci = _run(["uci", "--threads", "1"], "uci\nisready\nposition startpos\ngo nodes 32\n")
     assert re.search(r"^bestmove [a-h][1-8][a-h][1-8]", uci, re.M), uci

@@ -563,8 +563,12 @@ def test_lz_analyze_parses_like_sabaki_and_lizzie(gtp):
         assert all(0 <= d["lcb"] <= d["winrate"] for d in liz)
         orders = [int(m) for m in re.findall(r" order (\d+) ", ln)]
         assert orders == list(range(len(orders)))
-        visits = [d["visits"] for d in sab]
-        assert visits == sorted(visits, reverse=True) and min(visits) > 0
+        # best first: most visits first, except that a proven loss (winrate 0) ranks last
+        # whatever its visits (the engine will not play it), as the order field says
+        lost = [d["winrate"] == 0 for d in liz]
+        assert lost == sorted(lost)
+        visits = [d["visits"] for d, gone in zip(sab, lost) if not gone]
+        assert visits == sorted(visits, reverse=True) and min(d["visits"] for d in sab) > 0
     assert gtp.ok("name") == "Tabula"  # the engine is back in command mode
 
 
@@ -685,6 +689,7 @@ def test_gogui_analyze_commands_are_known_and_work(gtp):
 # -- processes -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end: starts a `tabula gtp` process
 def test_tabula_gtp_process(nets):
     cmd = [sys.executable, "-m", "tabula.protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "16",
            "--threads", "1"]
@@ -696,6 +701,7 @@ def test_tabula_gtp_process(nets):
     assert replies[3].startswith("?4 unacceptable size") and replies[4] == "=5"
 
 
+@pytest.mark.slow  # end to end: starts a `tabula gtp` process
 def test_tabula_gtp_pass_scoring_flag(nets):
     cmd = [sys.executable, "-m", "tabula.protocols.cli", "gtp", "--net", str(nets["go9"]), "--visits", "8",
            "--threads", "1", "--tromp-taylor-passes"]
