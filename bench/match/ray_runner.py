@@ -8,15 +8,20 @@ lost (process killed, node gone) is played again from the start, on whichever no
 and counted in :attr:`MatchResult.retries`. A failure inside the game's own code (an engine that
 is not on that node, one that does not start) ends the match with the node's name in the message.
 
-Tasks are submitted with ``max_retries=0``: the driver resubmits lost games itself, so that it
-can count them and cap them (:data:`MAX_TRIES`).
+A worker process keeps its board (:class:`.table.Table`, both engines started) for the next game
+of the same match, as a local board thread does, so a short game does not pay two engine starts;
+the engines end with the worker when the match's driver disconnects (their stdin closes). Tasks are submitted with
+``max_retries=0``: the driver resubmits lost games itself, so that it can count them and cap them
+(:data:`MAX_TRIES`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -54,24 +59,48 @@ def missing_paths(spec: EngineSpec) -> list[str]:
     return out
 
 
-def play_one_game(cfg: MatchConfig, setup: GameSetup) -> tuple[GameRecord, tuple[int, int]]:
-    """The Ray task: start both engines here, play ``setup``, quit them. Returns the record and
-    the engines' restarts. Raises :class:`MatchError` naming this node when an engine is missing
-    or does not start."""
+#: this worker process's board: (match id, table), kept between the games of one match
+_warm: tuple[str, Table] | None = None
+
+
+def _start_table(cfg: MatchConfig) -> Table:
+    """Both engines started on this node, or :class:`MatchError` naming the node."""
     for spec in cfg.engines:
         lost = missing_paths(spec)
         if lost:
             raise MatchError(f"node {node_label()}: engine {spec.name}: {', '.join(lost)} not found")
     table = Table(cfg)
+    for p in table.players:
+        try:
+            p.ensure_started()
+        except EngineFailure as exc:
+            table.close()
+            raise MatchError(f"node {node_label()}: {exc}") from None
+    return table
+
+
+def play_one_game(cfg: MatchConfig, setup: GameSetup, match_id: str = "") -> tuple[GameRecord, tuple[int, int]]:
+    """The Ray task: play ``setup`` with this worker's engines for match ``match_id`` (started here
+    for its first game). Returns the record and the engines' restarts during it. Raises
+    :class:`MatchError` naming this node when an engine is missing or does not start."""
+    global _warm
+    if not cfg.engine_stderr:
+        logging.getLogger("chess.engine").setLevel(logging.ERROR)  # engines' stray "info string" lines
+    if _warm is None or _warm[0] != match_id:
+        if _warm is not None:
+            _warm[1].close()
+            _warm = None
+        _warm = (match_id, _start_table(cfg))
+    table = _warm[1]
+    before = table.restarts()
     try:
-        for p in table.players:
-            try:
-                p.ensure_started()
-            except EngineFailure as exc:
-                raise MatchError(f"node {node_label()}: {exc}") from None
-        return table.play(setup), table.restarts()
-    finally:
+        rec = table.play(setup)
+    except BaseException:
         table.close()
+        _warm = None
+        raise
+    after = table.restarts()
+    return rec, (after[0] - before[0], after[1] - before[1])
 
 
 def run_match_ray(cfg: MatchConfig, address: str | None = None, on_game: GameCallback | None = None) -> MatchResult:
@@ -85,6 +114,7 @@ def run_match_ray(cfg: MatchConfig, address: str | None = None, on_game: GameCal
         task = ray.remote(num_cpus=1, max_retries=0)(play_one_game)
         window = cpu_slots(ray)
         cfg_ref = ray.put(cfg)
+        match_id = uuid.uuid4().hex
         ledger = Ledger(cfg, plan, on_game)
         todo: deque[GameSetup] = deque(plan)
         in_flight: dict[Any, GameSetup] = {}
@@ -101,7 +131,7 @@ def run_match_ray(cfg: MatchConfig, address: str | None = None, on_game: GameCal
                 while todo and len(in_flight) < window and not ledger.decided:
                     setup = todo.popleft()
                     tries[setup.number] = tries.get(setup.number, 0) + 1
-                    in_flight[task.remote(cfg_ref, setup)] = setup
+                    in_flight[task.remote(cfg_ref, setup, match_id)] = setup
                 if not in_flight:
                     break
                 (ref,), _ = ray.wait(list(in_flight), num_returns=1)
