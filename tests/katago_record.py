@@ -34,15 +34,12 @@ POSITIONS = [
     (13, 13, "new-zealand", 6.5, [("b", "D4"), ("w", "K10"), ("b", "K4")], (1, 4)),
     (19, 19, "chinese", 7.5, [("b", "Q16"), ("w", "D4"), ("b", "Q4"), ("w", "D16")], (0, 2, 5, 7)),
 ]
-CONFIG = """logDir = {logdir}
-rules = chinese
-numSearchThreads = 1
-nnMaxBatchSize = 1
-nnCacheSizePowerOfTwo = 12
-nnMutexPoolSizePowerOfTwo = 6
-numNNServerThreadsPerModel = 1
-maxVisits = 1
-"""
+#: fewer symmetries for the recorded tiny nets, to keep the JSON small
+TINY_POSITIONS = [(*POSITIONS[0][:5], (0, 5)), (*POSITIONS[1][:5], (3, 6)), (*POSITIONS[2][:5], (4,))]
+#: overrides on KataGo's cpp/configs/gtp_example.cfg (``--config``)
+OVERRIDES = "logDir={logdir}, logAllGTPCommunication=false, logSearchInfo=false, numSearchThreads=1, " \
+            "nnMaxBatchSize=1, nnCacheSizePowerOfTwo=12, nnMutexPoolSizePowerOfTwo=6, maxVisits=1"
+CONFIG = "/root/katago-src/cpp/configs/gtp_example.cfg"
 
 
 def gtp_script(pos: tuple) -> tuple[list[str], list[dict]]:
@@ -82,20 +79,21 @@ def parse_raw_nn(text: str) -> list[dict]:
     return out
 
 
-def run_katago(katago: str, model: Path, cmds: list[str]) -> str:
+def run_katago(katago: str, model: Path, cmds: list[str], config: str = CONFIG) -> str:
+    """KataGo's GTP answers to ``cmds`` (its example GTP config with :data:`OVERRIDES`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "gtp.cfg"
-        cfg.write_text(CONFIG.format(logdir=Path(tmp) / "logs"))
-        proc = subprocess.run([katago, "gtp", "-model", str(model), "-config", str(cfg)], input="\n".join(cmds) + "\nquit\n",
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run([katago, "gtp", "-model", str(model), "-config", config, "-override-config",
+                               OVERRIDES.format(logdir=Path(tmp) / "logs")],
+                              input="\n".join(cmds) + "\nquit\n", capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"katago failed: {proc.stderr[-2000:]}")
     return proc.stdout
 
 
-def record_cases(katago: str, model: Path) -> list[dict]:
+def record_cases(katago: str, model: Path, positions: list = POSITIONS) -> list[dict]:
+    """KataGo's answers on ``positions``, one case per kata-raw-nn command."""
     cases = []
-    for pos in POSITIONS:
+    for pos in positions:
         cmds, want = gtp_script(pos)
         got = parse_raw_nn(run_katago(katago, model, cmds))
         assert len(got) == len(want), f"{len(got)} answers for {len(want)} kata-raw-nn commands"
@@ -109,7 +107,7 @@ def postprocess(out: dict, i: int, case: dict, stones: np.ndarray, pla: int, pos
     """nneval.cpp's post-processing of one row into kata-raw-nn's White-view numbers."""
     h, w, sym, opt = case["y_size"], case["x_size"], case["symmetry"], case["optimism"]
     logits = out["out_policy"][i].astype(np.float64)
-    if opt:
+    if opt and "out_policy_optimistic" in out:  # one-channel nets ignore the optimism
         logits = logits + (out["out_policy_optimistic"][i].astype(np.float64) - logits) * opt
     board = np.where(stones != 0, -np.inf, undo_symmetry(logits[:-1].reshape(h, w), sym))
     allp = np.concatenate([board.ravel(), logits[-1:]])
@@ -190,8 +188,9 @@ def main() -> None:
             for name in T.RECORDED:
                 path = Path(tmp) / f"{name}.bin.gz"
                 path.write_bytes(gzip.compress(T.serialize(T.recorded_model(name))))
-                cases = [{"net": name, **c} for c in record_cases(args.katago, path)]
-                print(name, len(cases), "cases;", compare_cases(T.recorded_model(name), cases), flush=True)
+                cases = [{"net": name, **c} for c in record_cases(args.katago, path, TINY_POSITIONS)]
+                worst = compare_cases(T.recorded_model(name), cases)
+                print(name, len(cases), "cases;", {k: float(f"{v:.2e}") for k, v in worst.items()}, flush=True)
                 all_cases.extend(cases)
         about = ("KataGo v1.17.2 (Eigen CPU backend, FP32) kata-raw-nn outputs for tabula's own tiny random nets "
                  "(tests/katago_tinynets.py RECORDED), made by tests/katago_record.py. Rows are y = 0 (top) first; "
