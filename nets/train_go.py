@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from .train import log, progress
-from .train_shogi import Packed, add_train_args, iter_shards, load_parts, train_packed, write_parts
+from .train_shogi import (Packed, add_encode_args, add_train_args, iter_shards, load_parts, train_packed,
+                          write_parts)
 
 HISTORY_PLANES = 16  # go_planes: 8 boards × 2 colours; plane 16 is the colour plane
 
@@ -223,11 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m tabula.nets.train_go encode|train …``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("encode", help="shards → packed planes (needs engine.games.go)")
-    e.add_argument("--shards", type=Path, default=Path("data/distill/go9"))
-    e.add_argument("--out", type=Path, default=Path("data/encoded/go9"))
-    e.add_argument("--part-size", type=int, default=200_000)
-    e.add_argument("--max-shards", type=int, default=0)
+    e = add_encode_args(sub, "shards → packed planes (needs engine.games.go)", "go9", 200_000)
     e.add_argument("--shard-base", type=int, default=0,
                    help="added to the shard numbers in game ids (distinct per folder, so sets can be merged)")
     m = sub.add_parser("merge", help="several encoded data sets → one")

@@ -319,6 +319,16 @@ def train_packed(a: argparse.Namespace, d: Packed, cfg, *, value_logit_scale: fl
     return onnx_path
 
 
+def add_encode_args(sub, help: str, name: str, part_size: int) -> argparse.ArgumentParser:  # noqa: A002
+    """The ``encode`` subcommand's options: ``data/distill/NAME`` shards → ``data/encoded/NAME`` parts."""
+    e = sub.add_parser("encode", help=help)
+    e.add_argument("--shards", type=Path, default=Path("data/distill") / name)
+    e.add_argument("--out", type=Path, default=Path("data/encoded") / name)
+    e.add_argument("--part-size", type=int, default=part_size)
+    e.add_argument("--max-shards", type=int, default=0)
+    return e
+
+
 def add_train_args(ap: argparse.ArgumentParser, data: str, out: str) -> None:
     """Options of the shared ``train`` step."""
     ap.add_argument("--data", type=Path, default=Path(data), help="folder of encoded part_*.npz")
@@ -375,11 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m tabula.nets.train_shogi encode|train …``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("encode", help="shards → packed features (needs cshogi)")
-    e.add_argument("--shards", type=Path, default=Path("data/distill/shogi"))
-    e.add_argument("--out", type=Path, default=Path("data/encoded/shogi"))
-    e.add_argument("--part-size", type=int, default=50_000)
-    e.add_argument("--max-shards", type=int, default=0)
+    add_encode_args(sub, "shards → packed features (needs cshogi)", "shogi", 50_000)
     t = sub.add_parser("train", help="packed features → net (numpy + torch only)")
     add_train_args(t, "data/encoded/shogi", "data/train/shogi")
     t.add_argument("--policy-temp", type=float, default=40.0, help="policy target temperature (cp)")

@@ -257,34 +257,27 @@ def test_ponder_when_mated_waits_for_stop(usi):
     assert sink.wait_for("bestmove") == ["bestmove resign"]
 
 
-def test_ponder_searches_until_ponderhit_then_answers(usi):
+@pytest.mark.parametrize("timed", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_ponderhit_switches_to_the_clock(usi, timed):
+    """Pondering searches until ponderhit, then answers a legal move; ``timed`` (slow, as every
+    latency check) also holds it to the wall clock."""
     proto, sink = usi
     _ready(proto, sink)
     proto.handle("position startpos moves 7g7f 3c3d")
     proto.handle("go ponder btime 0 wtime 0 byoyomi 600")
-    sink.wait_for("info depth")  # the ponder search runs
+    if timed:
+        time.sleep(0.8)  # longer than the byoyomi: pondering must not answer on its own
+    else:
+        sink.wait_for("info depth")  # the ponder search runs
     assert not sink.starting("bestmove") and proto.engine.searching()
+    t0 = time.monotonic()
     proto.handle("ponderhit")
     best = sink.wait_for("bestmove")[0].split()
+    assert not timed or time.monotonic() - t0 < 0.6
     state = ShogiState()
     for m in ("7g7f", "3c3d"):
         state.push(state.parse_move(m))
     assert state.parse_move(best[1])
-
-
-@pytest.mark.slow
-def test_ponderhit_switches_to_the_clock(usi):
-    """End to end, on the wall clock (slow, as every latency check)."""
-    proto, sink = usi
-    _ready(proto, sink)
-    proto.handle("position startpos moves 7g7f 3c3d")
-    proto.handle("go ponder btime 0 wtime 0 byoyomi 600")
-    time.sleep(0.8)  # longer than the byoyomi: pondering must not answer on its own
-    assert not sink.starting("bestmove")
-    t0 = time.monotonic()
-    proto.handle("ponderhit")
-    sink.wait_for("bestmove")
-    assert time.monotonic() - t0 < 0.6
 
 
 def test_declaration_win_before_searching(usi):
