@@ -233,8 +233,12 @@ KATAGO_BIN = Path(os.environ.get("TABULA_KATAGO_BIN", "/root/katago-build/katago
 KATAGO_MODELS = Path(os.environ.get("TABULA_KATAGO_MODELS", "/root/katago-src/cpp/tests/models"))
 
 
+#: parameter counts KataGo 1.17 logs for its test nets ("transformer, N params")
+KATAGO_PARAMS = {"b7c96h3tfrs-test5-cnorm": 818_953, "b7c96h6kv3qk32v16tflrs-fson-bnh": 851_881}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["b7c96h3tfrs-test5-cnorm", "b7c96h6kv3qk32v16tflrs-fson-bnh"])
+@pytest.mark.parametrize("name", sorted(KATAGO_PARAMS))
 def test_katago_test_models_match_katago(name) -> None:
     """KataGo's v17 transformer test nets (cpp/tests/models): ours vs its Eigen ``kata-raw-nn``, live."""
     from katago_record import compare_proto, record_cases
@@ -244,6 +248,7 @@ def test_katago_test_models_match_katago(name) -> None:
         pytest.skip(f"needs KataGo's {path.name} (TABULA_KATAGO_MODELS, from lightvector/KataGo cpp/tests/models) "
                     f"and a KataGo 1.17 binary (TABULA_KATAGO_BIN)")
     model = read_model(path)
+    assert model.version == 17 and model.params() == KATAGO_PARAMS[name]
     post = (model.postprocess.td_score, model.postprocess.score_mean, model.postprocess.score_stdev,
             model.postprocess.lead)
     worst = compare_proto(to_onnx(model), post, record_cases(str(KATAGO_BIN), path))
