@@ -63,3 +63,24 @@ def test_a_bad_backend_option_is_a_clear_error_and_the_engine_stays_up(tmp_path)
         eng.ensure_ready()
     eng.set_option("BackendOptions", "")
     assert eng.ensure_ready()
+
+
+def test_every_evaluator_the_searches_meet_is_an_evaluator(tmp_path) -> None:
+    """The ONNX and trivial evaluators and the bench's timing wrapper state every member of
+    :class:`~tabula.engine.evaluator_api.Evaluator` (the wrapper forwards nothing implicitly)."""
+    from tabula.bench.nps import _TimedEvaluator
+    from tabula.engine.evaluator import Evaluator, TrivialEvaluator
+
+    ev = OnnxEvaluator(make_lc0_net(tmp_path / "n.onnx", scale=0.0), backend="cpu", threads=1, max_batch=4)
+    trivial = TrivialEvaluator(ev, max_batch=4)
+    timed = _TimedEvaluator(trivial)
+    try:
+        assert all(isinstance(e, Evaluator) for e in (ev, trivial, timed))
+        assert not hasattr(_TimedEvaluator, "__getattr__")
+        assert timed.codec is ev.codec and timed.max_batch == 4 and timed.describe() == trivial.describe()
+        batch = timed.new_batch(2)
+        assert timed.run(batch, 2).keys() == timed.submit(batch, 2).result().keys()
+        assert timed.counters()[0] == 1  # the submitted batch is counted, the run (the root's) is not
+    finally:
+        timed.close()
+        ev.close()
