@@ -35,6 +35,7 @@ from ..codecs.base import softmax_priors
 from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from . import kernels as k
+from . import leafpath as lp
 from .disputed import disputed_end
 from .mcts import Line, MoveStat, SearchStats, collision_budget
 from .nncache import NativeEvalCache
@@ -235,6 +236,9 @@ class NativeSearch:
         self._movebuf = np.zeros(_CHESS_MOVES, np.int32)
         #: nodes of the collided paths of the batch being gathered (compiled chess gatherer)
         self._held = np.zeros(64 * max(16, min(params.max_collision_events, 4096)), np.int32)
+        #: the moves of the path just descended, and the leaf path's kernel context (per mask)
+        self._pmoves = np.zeros(k.MAX_DEPTH, np.int32)
+        self._ctx: tuple[np.ndarray, lp.LeafCtx] | None = None
         self._k = 0
         self._inflight: tuple[Future, int, int] | None = None
         self._t0 = time.monotonic()
@@ -375,102 +379,101 @@ class NativeSearch:
 
     def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int) -> int:
         """mcts.Search._gather with the descent, backups and proofs compiled: the leaf's rules,
-        cache look-up and encoding in Python."""
-        t, st, sc, state = self._t, self._counters, self._sc, self.state
-        root = self.tree.root
-        p = self.params
+        cache look-up and encoding in Python. Each kernel call goes through one
+        :class:`~engine.search.leafpath.LeafCtx` (see that module for why)."""
+        c = self._leaf_ctx()
+        st, state, push, pop = self._counters, self.state, self.state.push, self.state.pop
+        pmoves, held = self._pmoves, self._held
+        max_held = self.params.max_collision_events
         scored = self._scored
         abort = self.abort
-        rows = 0
+        descend, collide = lp.descend, lp.collide
+        rows = nheld = collided = 0
         start = int(st[k.S_PLAYOUTS])
-        held: list[np.ndarray] = []
-        while rows + int(st[k.S_PLAYOUTS]) - start < limit and budget > 0 and len(held) < p.max_collision_events:
+        while rows + int(st[k.S_PLAYOUTS]) - start < limit and budget > 0 and collided < max_held:
             if abort.is_set():
                 break
-            if t.status[root] != k.UNKNOWN or t.ecount[root] == 0:
+            what, depth = descend(c)
+            if what == lp.D_ROOT_DONE:
                 break
-            what, depth = k.descend(t, self._mask, sc, self._params)
-            path = sc.path[:depth].copy()
             if what == k.D_COLLIDED or what == k.D_FULL:
-                held.append(path)
+                nheld = collide(c, depth, held, nheld)
+                if nheld < 0:
+                    break
                 budget -= 1
-                st[k.S_COLLISIONS] += 1
+                collided += 1
                 continue
-            for m in t.move[path].tolist():
-                state.push(m)
+            moves = pmoves[:depth].tolist()
+            for m in moves:
+                push(m)
             try:
-                child = int(path[-1])
                 if what == k.D_KNOWN:
-                    s = t.status[child]
+                    s = self._t.status[self._sc.path[depth - 1]]
                     value = 0.0 if s == k.DRAWN else (1.0 if s == k.WON else -1.0)
                     score = state.final_score() if scored else None
-                    k.backup(t, path, depth, value, 1.0 if s == k.DRAWN else 0.0,
-                             0.0 if score is None else score, score is not None, st)
+                    lp.back_up(c, depth, value, 1.0 if s == k.DRAWN else 0.0, 0.0 if score is None else score,
+                               score is not None)
                     continue
-                if not self._python_leaf(path, child, slot, lb, rows):
-                    held.append(path)
+                queued = self._python_leaf(c, depth, slot, lb, rows)
+                if queued is None:
+                    nheld = collide(c, depth, held, nheld)
+                    if nheld < 0:
+                        break
                     budget -= 1
-                    st[k.S_COLLISIONS] += 1
-                elif t.ecount[child] == k.PENDING:
+                    collided += 1
+                elif queued:
                     rows += 1
             finally:
                 for _ in range(depth):
-                    state.pop()
-        for path in held:
-            k.undo_visits(t, path, path.size)
+                    pop()
+        if nheld < 0:  # collided paths outgrew their buffer: the batch ends here, and the next has room
+            nheld = -nheld - 1
+            self._held = np.zeros(2 * held.size, np.int32)
+        if nheld:
+            lp.release(c, held, nheld)
         return rows
 
-    def _python_leaf(self, path: np.ndarray, child: int, slot: Batch, lb: _Leaves, row: int) -> bool:
-        """A new leaf, the path played on the state: terminal, proven, cached, or queued in
-        ``row``. False when the full tree had no room for its edges."""
-        t, st, state = self._t, self._counters, self.state
-        depth = path.size
+    def _leaf_ctx(self) -> lp.LeafCtx:
+        """The :class:`~engine.search.leafpath.LeafCtx` of this search and root mask."""
+        ctx = self._ctx
+        if ctx is None or ctx[0] is not self._mask:
+            ctx = (self._mask, lp.LeafCtx(self._t, self._mask, self._sc, self._params, self._counters,
+                                          self.cache.arrays, self._pmoves))
+            self._ctx = ctx
+        return ctx[1]
+
+    def _python_leaf(self, c: lp.LeafCtx, depth: int, slot: Batch, lb: _Leaves, row: int) -> bool | None:
+        """A new leaf, the path played on the state: terminal, proven or cached (False), or
+        queued in ``row`` (True); None when the full tree had no room for its edges."""
+        state = self.state
         scored = self._scored
         result = state.terminal()
-        if result is not None and self.params.net_scores_passes:
-            disputed = self._disputed_end(result)
-            if disputed is not None:  # left unexpanded: the next visit asks again
-                score = state.final_score() if scored else None
-                k.backup(t, path, depth, disputed, 0.0, 0.0 if score is None else score, score is not None, st)
-                return True
         if result is not None:
-            k.set_terminal(t, child, float(result), 0)
             score = state.final_score() if scored else None
-            k.backup(t, path, depth, float(result), 1.0 if result == 0 else 0.0, 0.0 if score is None else score,
-                     score is not None, st)
-            k.propagate_proof(t, path, depth)
-            return True
+            if self.params.net_scores_passes:
+                disputed = self._disputed_end(result)
+                if disputed is not None:  # left unexpanded: the next visit asks again
+                    lp.back_up(c, depth, disputed, 0.0, 0.0 if score is None else score, score is not None)
+                    return False
+            lp.end(c, depth, float(result), 0, 0.0 if score is None else score, score is not None)
+            return False
         win = state.quick_win()
         if win is not None:
-            k.set_terminal(t, child, 1.0, int(win))
-            k.backup(t, path, depth, 1.0, 0.0, 0.0, False, st)
-            k.propagate_proof(t, path, depth)
-            return True
+            lp.end(c, depth, 1.0, int(win), 0.0, False)
+            return False
         moves = state.legal_moves()
-        key = state.key()
-        hit = self.cache.get(key)
-        if hit is not None and len(hit[0]) == len(moves):
-            if not k.expand(t, child, hit[0], np.asarray(moves, np.int32)):
-                return False
-            st[k.S_CACHE_HITS] += 1
-            k.backup(t, path, depth, hit[1], hit[2], 0.0 if hit[3] is None else hit[3], hit[3] is not None, st)
-            return True
         n = len(moves)
         if n > lb.idx.shape[1]:
             raise ValueError(f"{n} legal moves: more than the search's rows hold ({lb.idx.shape[1]})")
-        f = k.alloc_edges(t, child, n)
-        if f < 0:
-            return False
-        if self.tree.edge_moves:
-            t.emove[f:f + n] = moves
+        mv = np.fromiter(moves, np.int32, n)
+        key = np.uint64(state.key() & _MASK64)
+        hit = lp.from_cache(c, depth, key, mv)
+        if hit:
+            return False if hit > 0 else None
+        if not lp.queue(c, depth, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, key):
+            return None
         self._encode(state, slot.inputs, row)
         lb.idx[row, :n] = self._indices(state, moves)
-        lb.count[row] = n
-        lb.node[row] = child
-        lb.depth[row] = depth
-        lb.path[row, :depth] = path
-        lb.key[row] = key & _MASK64
-        t.ecount[child] = k.PENDING
         return True
 
     def _disputed_end(self, result: float) -> float | None:

@@ -1,0 +1,144 @@
+"""Kernel calls for the playouts whose leaf work stays in Python (shogi: cshogi's rules).
+
+Calling a numba kernel from Python costs more the more arrays it is handed: numba types each
+one on every call. With the tree's twenty-odd arrays, the scratch and the cache passed as
+named tuples, that was about 10 µs a call on the dev machine, three or four calls a leaf, more
+than the rest of a playout. :class:`LeafCtx` bundles them once per search in a numba
+``StructRef``, typed in one step (about 1–2 µs a call), and each function here does in one
+call what a leaf needs: the descent, then one of a proven or terminal ending, a cache hit's
+expansion, or a place in the batch.
+
+The numbers are the reference's: the same kernels (engine/search/kernels.py) run in the same
+order as :meth:`engine.search.native.NativeSearch._gather_python` ran them one by one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.core import types
+from numba.experimental import structref
+
+from . import kernels as k
+from .nncache import CacheArrays, lookup
+
+#: descend()'s answer when the root is decided or has no moves (nothing to gather)
+D_ROOT_DONE = -1
+
+
+@structref.register
+class _LeafCtxType(types.StructRef):
+    def preprocess_fields(self, fields):  # noqa: ANN001, ANN201 - numba's hook
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class LeafCtx(structref.StructRefProxy):
+    """The tree, the root's move mask, the scratch, the PUCT parameters, the statistics words,
+    the eval cache and a row of path moves, as one argument (see the module doc)."""
+
+    def __new__(cls, tree: k.TreeArrays, mask: np.ndarray, sc: k.Scratch, params: np.ndarray,
+                stats: np.ndarray, cache: CacheArrays, moves: np.ndarray) -> "LeafCtx":
+        return structref.StructRefProxy.__new__(cls, tree, mask, sc, params, stats, cache, moves)
+
+
+structref.define_constructor(LeafCtx, _LeafCtxType, ["tree", "mask", "sc", "params", "stats", "cache", "moves"])
+structref.define_boxing(_LeafCtxType, LeafCtx)
+
+
+@njit(cache=True, nogil=True)
+def descend(c: LeafCtx) -> tuple[int, int]:
+    """kernels.descend from the root, with the path's moves in ``c.moves[:depth]``;
+    (D_ROOT_DONE, 0) when the root is decided or has no moves."""
+    t = c.tree
+    root = t.meta[k.M_ROOT]
+    if t.status[root] != k.UNKNOWN or t.ecount[root] == 0:
+        return D_ROOT_DONE, 0
+    what, depth = k.descend(t, c.mask, c.sc, c.params)
+    for j in range(depth):
+        c.moves[j] = t.move[c.sc.path[j]]
+    return what, depth
+
+
+@njit(cache=True, nogil=True)
+def collide(c: LeafCtx, depth: int, held: np.ndarray, nheld: int) -> int:
+    """Keep the path just descended (its visits stay in flight until :func:`release`) in
+    ``held`` from ``nheld``; the new fill, or ``-nheld - 1`` when ``held`` has no room (the
+    path's visits are then taken back at once, and the batch should end)."""
+    if nheld + depth + 1 > held.size:
+        k.undo_visits(c.tree, c.sc.path, depth)
+        c.stats[k.S_COLLISIONS] += 1
+        return -nheld - 1
+    held[nheld] = depth
+    for j in range(depth):
+        held[nheld + 1 + j] = c.sc.path[j]
+    c.stats[k.S_COLLISIONS] += 1
+    return nheld + depth + 1
+
+
+@njit(cache=True, nogil=True)
+def release(c: LeafCtx, held: np.ndarray, nheld: int) -> None:
+    """Take back the visits in flight of every path :func:`collide` kept."""
+    i = 0
+    while i < nheld:
+        depth = held[i]
+        k.undo_visits(c.tree, held[i + 1:i + 1 + depth], depth)
+        i += depth + 1
+
+
+@njit(cache=True, nogil=True)
+def back_up(c: LeafCtx, depth: int, value: float, draw: float, score: float, has_score: bool) -> None:
+    """kernels.backup along the path just descended."""
+    k.backup(c.tree, c.sc.path, depth, value, draw, score, has_score, c.stats)
+
+
+@njit(cache=True, nogil=True)
+def end(c: LeafCtx, depth: int, result: float, plies: int, score: float, has_score: bool) -> None:
+    """The path's leaf is decided (a terminal position, or a forced win in ``plies``): mark it,
+    back its result up and push the proof up the path."""
+    t = c.tree
+    k.set_terminal(t, c.sc.path[depth - 1], result, plies)
+    k.backup(t, c.sc.path, depth, result, 1.0 if result == 0 else 0.0, score, has_score, c.stats)
+    k.propagate_proof(t, c.sc.path, depth)
+
+
+@njit(cache=True, nogil=True)
+def from_cache(c: LeafCtx, depth: int, key: np.uint64, moves: np.ndarray) -> int:
+    """Expand the leaf from the eval cache and back its value up: 1; 0 when the cache has no
+    entry for ``key`` with this many moves; −1 when the full tree had no room for its edges."""
+    e = lookup(c.cache, key)
+    n = moves.size
+    if e < 0 or c.cache.count[e] != n:
+        return 0
+    o = c.cache.off[e]
+    t = c.tree
+    if not k.expand(t, c.sc.path[depth - 1], c.cache.arena[o:o + n], moves):
+        return -1
+    c.stats[k.S_CACHE_HITS] += 1
+    s = c.cache.score[e]
+    has = s == s
+    k.backup(t, c.sc.path, depth, c.cache.q[e], c.cache.d[e], s if has else 0.0, has, c.stats)
+    return 1
+
+
+@njit(cache=True, nogil=True)
+def queue(c: LeafCtx, depth: int, moves: np.ndarray, row: int, l_node: np.ndarray, l_path: np.ndarray,
+          l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray, key: np.uint64) -> bool:
+    """Give the leaf room for its edges (and their moves), mark it pending and record it in
+    batch row ``row``; False when the full tree had no room."""
+    t = c.tree
+    child = c.sc.path[depth - 1]
+    n = moves.size
+    f = k.alloc_edges(t, child, n)
+    if f < 0:
+        return False
+    if t.meta[k.M_EDGE_MOVES]:
+        for j in range(n):
+            t.emove[f + j] = moves[j]
+    l_count[row] = n
+    l_node[row] = child
+    l_depth[row] = depth
+    for j in range(depth):
+        l_path[row, j] = c.sc.path[j]
+    l_key[row] = key
+    t.ecount[child] = k.PENDING
+    return True
