@@ -219,3 +219,16 @@ def test_batch_priors_are_softmax_priors_bit_for_bit():
             got = (e[o:o + n] / k.pairwise_sum(e, o, n)).astype(np.float32)
             assert np.array_equal(got, softmax_priors(policy[r, idx[r, :n]], temp)), (temp, n)
             assert k.pairwise_sum(e, o, n) == e[o:o + n].sum()
+
+
+def test_warm_up_compiles_every_leaf_path_kernel_a_search_calls(golden_nets):
+    """After warm_up, the shogi and KataGo searches (the Python leaf path) compile nothing more."""
+    from tabula.engine.search import leafpath as lp
+    from tabula.engine.search.native import warm_up
+    warm_up(False)
+    kernels = [getattr(lp, f) for f in ("descend", "collide", "release", "back_up", "end", "from_cache", "queue")]
+    before = [len(f.signatures) for f in kernels]
+    for name in ("shogi-mate3-b4", "katago9-b8"):
+        sc = BY_NAME[name]
+        run_scenario(sc, golden_nets[sc.net], native_factory())
+    assert [len(f.signatures) for f in kernels] == before == [1] * len(kernels)

@@ -696,15 +696,16 @@ def warm_up(chess: bool) -> None:
         _gather_chess()(t, state.pos, mask, sc, params, counters, cache.arrays, 1, 1, 1,
                         np.zeros((1, 112, 8, 8), np.float32), lb.node, lb.path, lb.depth, lb.count, lb.key,
                         lb.idx, np.zeros(_CHESS_MOVES, np.int32), np.zeros(64, np.int32))
-    else:
-        what, depth = k.descend(t, mask, sc, params)
-        path = sc.path[:depth].copy()
-        k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
-        k.backup(t, path, depth, 0.5, 0.0, 0.0, True, counters)
-        k.undo_visits(t, path, 0)
-        k.set_terminal(t, int(path[-1]), 0.0, 0)
-        k.propagate_proof(t, path, depth)
-        k.alloc_edges(t, int(path[-1]), 0)
+    else:  # the leaf path's kernels (engine/search/leafpath.py), with its argument types
+        ctx = lp.LeafCtx(t, mask, sc, params, counters, cache.arrays, np.zeros(k.MAX_DEPTH, np.int32))
+        held = np.zeros(64, np.int32)
+        what, depth = lp.descend(ctx)
+        key, mv = np.uint64(7), np.asarray(moves, np.int32)
+        lp.from_cache(ctx, depth, key, mv)
+        lp.queue(ctx, depth, mv, 0, lb.node, lb.path, lb.depth, lb.count, lb.key, key)
+        lp.back_up(ctx, depth, 0.5, 0.0, 0.0, True)
+        lp.end(ctx, depth, 0.0, 0, 0.0, False)
+        lp.release(ctx, held, lp.collide(ctx, depth, held, 0))
     k.child_by_move(t, tree.root, 1)
     n, w, d, vl, kid = (np.zeros(len(moves), np.int32), np.zeros(len(moves)), np.zeros(len(moves)),
                         np.zeros(len(moves), np.int32), np.zeros(len(moves), np.int32))
