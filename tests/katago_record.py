@@ -4,6 +4,9 @@ compare a converted net with KataGo's outputs (used by tests/test_katago_import_
     .venv/bin/python tests/katago_record.py --katago /root/katago-build/katago \\
         --json tests/data/katago_rawnn_tiny.json [--check MODEL.bin.gz ...]
 
+KataGo runs with its own cpp/configs/gtp_example.cfg (path in ``TABULA_KATAGO_CONFIG``) and
+the overrides below; KataGo 1.17 was built with ``cmake -DUSE_BACKEND=EIGEN``.
+
 ``--json`` writes the recorded cases of our own tiny nets; ``--check`` runs KataGo and the
 converted ONNX on third-party models (e.g. KataGo's cpp/tests/models) and prints the largest
 differences, writing nothing. Positions have a few stones, no captures, ko or ladders, so the
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,7 +43,7 @@ TINY_POSITIONS = [(*POSITIONS[0][:5], (0, 5)), (*POSITIONS[1][:5], (3, 6)), (*PO
 #: overrides on KataGo's cpp/configs/gtp_example.cfg (``--config``)
 OVERRIDES = "logDir={logdir}, logAllGTPCommunication=false, logSearchInfo=false, numSearchThreads=1, " \
             "nnMaxBatchSize=1, nnCacheSizePowerOfTwo=12, nnMutexPoolSizePowerOfTwo=6, maxVisits=1"
-CONFIG = "/root/katago-src/cpp/configs/gtp_example.cfg"
+CONFIG = os.environ.get("TABULA_KATAGO_CONFIG", "/root/katago-src/cpp/configs/gtp_example.cfg")
 
 
 def gtp_script(pos: tuple) -> tuple[list[str], list[dict]]:

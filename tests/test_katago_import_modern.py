@@ -241,12 +241,12 @@ KATAGO_PARAMS = {"b7c96h3tfrs-test5-cnorm": 818_953, "b7c96h6kv3qk32v16tflrs-fso
 @pytest.mark.parametrize("name", sorted(KATAGO_PARAMS))
 def test_katago_test_models_match_katago(name) -> None:
     """KataGo's v17 transformer test nets (cpp/tests/models): ours vs its Eigen ``kata-raw-nn``, live."""
-    from katago_record import compare_proto, record_cases
+    from katago_record import CONFIG, compare_proto, record_cases
 
     path = KATAGO_MODELS / f"{name}.bin.gz"
-    if not (KATAGO_BIN.is_file() and path.is_file()):
-        pytest.skip(f"needs KataGo's {path.name} (TABULA_KATAGO_MODELS, from lightvector/KataGo cpp/tests/models) "
-                    f"and a KataGo 1.17 binary (TABULA_KATAGO_BIN)")
+    if not (KATAGO_BIN.is_file() and path.is_file() and Path(CONFIG).is_file()):
+        pytest.skip(f"needs KataGo's {path.name} (TABULA_KATAGO_MODELS, from lightvector/KataGo cpp/tests/models), "
+                    "a KataGo 1.17 binary (TABULA_KATAGO_BIN) and its gtp_example.cfg (TABULA_KATAGO_CONFIG)")
     model = read_model(path)
     assert model.version == 17 and model.params() == KATAGO_PARAMS[name]
     post = (model.postprocess.td_score, model.postprocess.score_mean, model.postprocess.score_stdev,
