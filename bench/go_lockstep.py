@@ -9,7 +9,10 @@ it again (the native pop rebuilds the groups). Small boards are where superko ha
 
     .venv/bin/python -m tabula.bench.go_lockstep --games 10000 --sizes 9,13,19
 
-Last run (2 cores, shared): see the report of issue 17.
+Last run (2 shared, loaded cores; ``--games 10000 --sizes 9,13,19 --seed 17 --full-every 10``):
+identical over 10,000 games (3,334 9x9, 3,333 13x13, 3,333 19x19), 2,958,694 plies, 282,277
+capturing moves, 15,210 superko and 11,252,858 suicide refusals, every game ended by two passes
+and scored alike, in 1,631 s.
 """
 
 from __future__ import annotations
