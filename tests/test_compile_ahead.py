@@ -14,7 +14,9 @@ from tabula.engine.native import cachestamp
 
 
 def test_warm_marks_follow_the_sources(tmp_path, monkeypatch):
+    import numba
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))  # numba read the variable at import
     assert cachestamp.writable()
     assert not cachestamp.is_warm("chess")
     assert cachestamp.mark_warm("chess")

@@ -64,7 +64,7 @@ def test_chess_nodes_cost_under_200_bytes(chess_ev):
     search = NativeSearch(state, tree, chess_ev, NativeEvalCache(10_000), SearchParams(minibatch=16))
     drive(search, 1500, 16)
     per_node = tree.bytes_used() / tree.expanded_nodes()
-    assert tree.edge_bytes == 4 and tree.node_bytes == k.NODE_BYTES <= 48
+    assert tree.edge_bytes == k.EDGE_BYTES == 2 and tree.node_bytes == k.NODE_BYTES <= 48
     assert per_node <= 200, per_node
     assert not np.any(tree.arrays.vl[:tree.num_nodes])  # nothing left in flight
 

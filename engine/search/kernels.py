@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from .nncache import CacheArrays, store
+from .prior16 import P16, p16
 
 # -- constants ------------------------------------------------------------------------------
 #: ``ecount`` of a node without edges yet / whose evaluation is in flight
@@ -63,7 +64,7 @@ MAX_DEPTH = 512
 NODE_BYTES = 4 + 2 + 4 + 4 + 4 + 2 + 4 + 4 + 8 + 8 + 1 + 2
 SCORE_BYTES = 8 + 4
 #: bytes of one edge: its prior; EDGE_MOVE_BYTES more where the move is stored
-EDGE_BYTES = 4
+EDGE_BYTES = 2
 EDGE_MOVE_BYTES = 4
 
 
@@ -85,7 +86,7 @@ class TreeArrays(NamedTuple):
     plies: np.ndarray        #: int16[N] plies to the proven end
     ssum: np.ndarray         #: float64[N|1] score sum (mover's view)
     sn: np.ndarray           #: int32[N|1] scores summed
-    prior: np.ndarray        #: float32[E]
+    prior: np.ndarray        #: uint16[E] lc0's 16-bit prior (engine/search/prior16.py)
     emove: np.ndarray        #: int32[E|1] edge move codes
     meta: np.ndarray         #: int64[META_WORDS]
 
@@ -108,7 +109,7 @@ def new_tree_arrays(cap_nodes: int, cap_edges: int, *, edge_moves: bool, scored:
         np.zeros(n, np.int32), np.zeros(n, np.int16), np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.zeros(n, np.float64), np.zeros(n, np.float64), np.zeros(n, np.int8), np.zeros(n, np.int16),
         np.zeros(n if scored else 1, np.float64), np.zeros(n if scored else 1, np.int32),
-        np.zeros(e, np.float32), np.zeros(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64))
+        np.zeros(e, np.uint16), np.zeros(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64))
     t.meta[M_CAP_NODES] = n
     t.meta[M_CAP_EDGES] = e
     t.meta[M_EDGE_MOVES] = int(edge_moves)
@@ -175,8 +176,9 @@ def expand(t: TreeArrays, node: int, priors: np.ndarray, moves: np.ndarray) -> b
     f = alloc_edges(t, node, k)
     if f < 0:
         return False
+    bits = priors.view(np.int32)
     for j in range(k):
-        t.prior[f + j] = priors[j]
+        t.prior[f + j] = p16(bits[j])
     if t.meta[M_EDGE_MOVES]:
         for j in range(k):
             t.emove[f + j] = moves[j]
@@ -213,7 +215,7 @@ def _terms(t: TreeArrays, node: int, k: int, sc: Scratch, params: np.ndarray) ->
     vp = 0.0
     for i in range(k):
         if sc.cn[i] > 0:
-            vp += np.float64(t.prior[f + i])
+            vp += np.float64(P16[t.prior[f + i]])
     fpu = parent_q - params[P_FPU] * math.sqrt(np.float64(np.float32(vp)))
     base = params[P_CPUCT_BASE]
     cpuct = params[P_CPUCT] + params[P_CPUCT_FACTOR] * math.log((parent_n + base) / base)
@@ -237,7 +239,7 @@ def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.n
             continue
         ni = sc.cn[i]
         q = sc.cw[i] / ni if ni > 0 else fpu
-        s = q + np.float64(us * t.prior[f + i]) / np.float64(ni + sc.cvl[i] + 1)
+        s = q + np.float64(us * P16[t.prior[f + i]]) / np.float64(ni + sc.cvl[i] + 1)
         if s > best:
             best = s
             bi = i
@@ -255,7 +257,7 @@ def puct_terms(t: TreeArrays, node: int, sc: Scratch, params: np.ndarray, q_out:
     for i in range(k):
         ni = sc.cn[i]
         q_out[i] = sc.cw[i] / ni if ni > 0 else fpu
-        u_out[i] = np.float64(us * t.prior[f + i]) / np.float64(ni + sc.cvl[i] + 1)
+        u_out[i] = np.float64(us * P16[t.prior[f + i]]) / np.float64(ni + sc.cvl[i] + 1)
     return k
 
 
@@ -508,10 +510,12 @@ def finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_no
         total = pairwise_sum(e, o, k)
         node = l_node[r]
         f = t.estart[node]
+        bits = e.view(np.int32)
         for j in range(k):
-            t.prior[f + j] = np.float32(e[o + j] / total)
+            e[o + j] = np.float32(e[o + j] / total)
+            t.prior[f + j] = p16(bits[o + j])
         t.ecount[node] = k
-        store(cache, l_key[r], t.prior, f, k, q[r], d[r], score[r] if has_score else np.nan)
+        store(cache, l_key[r], e, o, k, q[r], d[r], score[r] if has_score else np.nan)
         backup(t, l_path[r], l_depth[r], q[r], d[r], score[r], has_score, stats)
 
 
@@ -531,8 +535,9 @@ def expand_cached(t: TreeArrays, node: int, cache: CacheArrays, entry: int) -> b
     if f < 0:
         return False
     o = cache.off[entry]
+    bits = cache.arena.view(np.int32)
     for j in range(k):
-        t.prior[f + j] = cache.arena[o + j]
+        t.prior[f + j] = p16(bits[o + j])
     t.ecount[node] = k
     return True
 

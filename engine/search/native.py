@@ -39,6 +39,7 @@ from . import leafpath as lp
 from .disputed import disputed_end
 from .mcts import Line, MoveStat, SearchStats, collision_budget
 from .nncache import NativeEvalCache
+from .prior16 import P16
 from .ownership import OwnershipMean
 from .params import SearchParams
 
@@ -541,7 +542,7 @@ class NativeSearch:
         kid = np.zeros(cnt, np.int32)
         k.edge_stats(t, node, n, w, d, vl, kid)
         f = int(t.estart[node])
-        return n, w, d, vl, kid, t.prior[f:f + cnt]
+        return n, w, d, vl, kid, P16[t.prior[f:f + cnt]]
 
     def stats(self) -> SearchStats:
         """Current statistics (cheap)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import ClassVar, Sequence
 
 import numpy as np
+from .prior16 import rounded
 
 #: bytes per node / per edge across all arrays below (used for the budget and hashfull)
 NODE_BYTES = 8 + 4 + 8 + 4 + 1 + 2 + 8 + 4
@@ -133,7 +134,7 @@ class Tree:
             self._grow_edges(f + k)
         end = f + k
         self.move[f:end] = moves
-        self.prior[f:end] = priors
+        self.prior[f:end] = rounded(priors)  # lc0's 16-bit priors, as the compiled tree keeps them
         self.child[f:end] = self.UNVISITED
         self.n[f:end] = 0
         self.w[f:end] = 0.0
