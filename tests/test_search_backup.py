@@ -300,11 +300,15 @@ def test_finish_without_waiting_leaves_no_visit_in_flight(kind):
     assert s.stats().nodes > before and all(m.in_flight == 0 for m in s.move_stats())
 
 
-def test_the_fake_is_an_evaluator_and_the_searches_call_nothing_else():
+@pytest.mark.parametrize("kind", SEARCHES)
+def test_a_search_runs_on_any_evaluator(kind):
+    """The fake has the protocol's members and nothing a search could use besides."""
     ev = FakeEvaluator(chess_codec())
     assert isinstance(ev, Evaluator)
-    s = _python_search(ChessState(), ev)
+    s = SEARCHES[kind](ChessState(), ev)
     for _ in range(3):
         s.step()
     s.finish(wait=True)
-    assert ev.batches >= 2 and isinstance(s.stats(), SearchStats)
+    stats = s.stats()
+    assert isinstance(stats, SearchStats) and ev.batches >= 2
+    assert ev.positions == stats.playouts + 1  # every leaf went to the net once, and the root
