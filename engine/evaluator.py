@@ -270,8 +270,9 @@ class TrivialEvaluator:
         return f"{Path(self.path).name}: codec {self.codec.name}, trivial evaluator (uniform priors, fixed value)"
 
 
-#: A cached evaluation: priors over the legal moves, Q, D, and the score (None without a score head).
-CacheEntry = tuple[np.ndarray, float, float, "float | None"]
+#: A cached evaluation: priors over the legal moves, Q, D, the score (None without a score head) and the
+#: moves left in plies (None without a moves-left head).
+CacheEntry = tuple[np.ndarray, float, float, "float | None", "float | None"]
 
 
 class EvalCache:
@@ -291,12 +292,13 @@ class EvalCache:
             self.hits += 1
         return entry
 
-    def put(self, key: int, priors: np.ndarray, q: float, d: float, score: float | None = None) -> None:
-        """Store, evicting the oldest entry when full."""
+    def put(self, key: int, priors: np.ndarray, q: float, d: float, score: float | None = None,
+            m: float | None = None) -> None:
+        """Store (``m``: moves left, nets with that head), evicting the oldest entry when full."""
         if self.capacity == 0:
             return
         d_ = self._d
-        d_[key] = (priors, q, d, score)
+        d_[key] = (priors, q, d, score, m)
         if len(d_) > self.capacity:
             d_.popitem(last=False)
 

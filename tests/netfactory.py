@@ -27,7 +27,7 @@ def make_net(
     seed: int = 0,
     opset: int = 17,
 ) -> Path:
-    """Write a dense toy net; ``outputs`` maps name → (size, "none"|"softmax"|"sigmoid"|"tanh").
+    """Write a dense toy net; ``outputs`` maps name → (size, "none"|"softmax"|"sigmoid"|"tanh"|"relu").
 
     ``scale`` (per output or for all) scales the random weights; ``bias`` sets an
     output's bias vector (e.g. a fixed WDL before softmax).
@@ -68,6 +68,8 @@ def make_net(
             nodes.append(helper.make_node("Sigmoid", [raw], [name]))
         elif act == "tanh":
             nodes.append(helper.make_node("Tanh", [raw], [name]))
+        elif act == "relu":
+            nodes.append(helper.make_node("Relu", [raw], [name]))
         elif act != "none":
             raise ValueError(f"unknown activation {act!r}")
         graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", size]))
@@ -83,8 +85,17 @@ def make_net(
 
 
 def make_lc0_net(path: Path | str, *, scale: float = 0.0, wdl_bias=(0.0, 0.0, 0.0), seed: int = 0,
-                 metadata: Mapping[str, str] | None = None) -> Path:
-    """A net with lc0's exported signature: /input/planes → /output/policy, /output/wdl."""
-    return make_net(path, {"/input/planes": (112, 8, 8)},
-                    {"/output/policy": (1858, "none"), "/output/wdl": (3, "softmax")},
-                    scale=scale, bias={"/output/wdl": np.array(wdl_bias)}, seed=seed, metadata=metadata)
+                 metadata: Mapping[str, str] | None = None, mlh: float | None = None,
+                 mlh_scale: float = 0.0) -> Path:
+    """A net with lc0's exported signature: /input/planes → /output/policy, /output/wdl; with
+    ``mlh`` (its bias: the plies left of a position when ``mlh_scale`` is 0) also lc0's moves-left
+    head /output/mlh, [B,1] after a ReLU."""
+    outputs = {"/output/policy": (1858, "none"), "/output/wdl": (3, "softmax")}
+    bias = {"/output/wdl": np.array(wdl_bias)}
+    scales: float | dict[str, float] = scale
+    if mlh is not None:
+        outputs["/output/mlh"] = (1, "relu")
+        bias["/output/mlh"] = np.array([mlh])
+        scales = {"/output/policy": scale, "/output/wdl": scale, "/output/mlh": mlh_scale}
+    return make_net(path, {"/input/planes": (112, 8, 8)}, outputs, scale=scales, bias=bias, seed=seed,
+                    metadata=metadata)

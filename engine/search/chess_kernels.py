@@ -18,7 +18,7 @@ from ..native import chess_rules as cr
 from ..native import lc0_encoder as lc0
 from ..native.chess_state import native_key, native_terminal
 from .kernels import (M_ROOT, MAX_DEPTH, PENDING, S_CACHE_HITS, S_COLLISIONS, S_PLAYOUTS, UNKNOWN,
-                      Scratch, TreeArrays, alloc_edges, backup, backup_status, expand_cached, new_node,
+                      Scratch, TreeArrays, alloc_edges, backup, backup_m, backup_status, expand_cached, new_node,
                       propagate_proof, select, set_terminal)
 from .nncache import CacheArrays, lookup
 
@@ -45,7 +45,8 @@ def _leaf(t: TreeArrays, pos: np.ndarray, path: np.ndarray, depth: int, cache: C
         if not expand_cached(t, child, cache, e):
             return _COLLIDED
         stats[S_CACHE_HITS] += 1
-        backup(t, path, depth, cache.q[e], cache.d[e], 0.0, False, stats)
+        m = cache.m[e]
+        backup_m(t, path, depth, cache.q[e], cache.d[e], 0.0, False, m if m == m else 0.0, stats)
         return _DONE
     if alloc_edges(t, child, nl) < 0:
         return _COLLIDED

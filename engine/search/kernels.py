@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .nncache import CacheArrays, store
+from .nncache import CacheArrays, store_m
 from .prior16 import P16, p16
 
 # -- constants ------------------------------------------------------------------------------
@@ -46,13 +46,18 @@ PENDING = -2
 #: ``status``, from the view of the node's side to move (engine.search.tree.Tree's values)
 UNKNOWN, WON, LOST, DRAWN = 0, 1, -1, 2
 #: ``meta`` words
-M_NODES, M_EDGES, M_ROOT, M_FULL, M_CAP_NODES, M_CAP_EDGES, M_EDGE_MOVES, M_SCORED = range(8)
-META_WORDS = 8
+M_NODES, M_EDGES, M_ROOT, M_FULL, M_CAP_NODES, M_CAP_EDGES, M_EDGE_MOVES, M_SCORED, M_MOVES_LEFT = range(9)
+META_WORDS = 9
 #: ``stats`` words
 S_PLAYOUTS, S_DEPTH_SUM, S_SELDEPTH, S_COLLISIONS, S_CACHE_HITS = range(5)
 STATS_WORDS = 8
 #: ``params`` words (float64)
 P_CPUCT, P_CPUCT_BASE, P_CPUCT_FACTOR, P_FPU = range(4)
+#: lc0's moves-left utility (its MovesLeft* options), read only where the tree keeps M (a net with a
+#: moves-left head) and the params array is this long: MaxEffect, Threshold, Slope, ConstantFactor,
+#: ScaledFactor, QuadraticFactor
+P_ML_MAX, P_ML_THRESHOLD, P_ML_SLOPE, P_ML_CONST, P_ML_SCALED, P_ML_QUAD = range(4, 10)
+PARAMS_WORDS = 10
 #: what :func:`descend` met at the end of the path
 D_NEW, D_KNOWN, D_COLLIDED, D_FULL = 0, 1, 2, 3
 #: the most legal moves a position of any game here has (shogi: 593; go 19×19: 362)
@@ -60,9 +65,11 @@ MAX_EDGES = 1024
 #: the deepest path a descent follows; deeper, it ends as a collision
 MAX_DEPTH = 512
 #: bytes of one node record (move, pidx, first_child, sibling, estart, ecount, n, vl, w, d,
-#: status, plies); a net with a score head adds SCORE_BYTES (ssum, sn)
+#: status, plies); a net with a score head adds SCORE_BYTES (ssum, sn), one with a moves-left head
+#: MOVES_LEFT_BYTES (msum)
 NODE_BYTES = 4 + 2 + 4 + 4 + 4 + 2 + 4 + 4 + 8 + 8 + 1 + 2
 SCORE_BYTES = 8 + 4
+MOVES_LEFT_BYTES = 8
 #: bytes of one edge: its prior; EDGE_MOVE_BYTES more where the move is stored
 EDGE_BYTES = 2
 EDGE_MOVE_BYTES = 4
@@ -70,7 +77,8 @@ EDGE_MOVE_BYTES = 4
 
 class TreeArrays(NamedTuple):
     """The tree's arrays (see the module doc). Sizes: nodes N, edges E; ``ssum``/``sn`` have
-    length 1 without a score head, ``emove`` length 1 when moves are not stored."""
+    length 1 without a score head, ``msum`` length 1 without a moves-left head, ``emove`` length 1
+    when moves are not stored."""
 
     move: np.ndarray         #: int32[N] move that led to the node
     pidx: np.ndarray         #: uint16[N] index of that move among the parent's edges
@@ -89,6 +97,9 @@ class TreeArrays(NamedTuple):
     prior: np.ndarray        #: uint16[E] lc0's 16-bit prior (engine/search/prior16.py)
     emove: np.ndarray        #: int32[E|1] edge move codes
     meta: np.ndarray         #: int64[META_WORDS]
+    #: float64[N|1] moves-left sum (plies): the node's M, lc0's mean moves left of its subtree, is
+    #: msum / n
+    msum: np.ndarray
 
 
 class Scratch(NamedTuple):
@@ -101,7 +112,8 @@ class Scratch(NamedTuple):
     path: np.ndarray  #: int32[MAX_DEPTH]
 
 
-def new_tree_arrays(cap_nodes: int, cap_edges: int, *, edge_moves: bool, scored: bool) -> TreeArrays:
+def new_tree_arrays(cap_nodes: int, cap_edges: int, *, edge_moves: bool, scored: bool,
+                    moves_left: bool = False) -> TreeArrays:
     """Zeroed arrays (pages are touched only as the tree grows) and the root node."""
     n, e = int(cap_nodes), int(cap_edges)
     t = TreeArrays(
@@ -109,11 +121,13 @@ def new_tree_arrays(cap_nodes: int, cap_edges: int, *, edge_moves: bool, scored:
         np.zeros(n, np.int32), np.zeros(n, np.int16), np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.zeros(n, np.float64), np.zeros(n, np.float64), np.zeros(n, np.int8), np.zeros(n, np.int16),
         np.zeros(n if scored else 1, np.float64), np.zeros(n if scored else 1, np.int32),
-        np.zeros(e, np.uint16), np.zeros(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64))
+        np.zeros(e, np.uint16), np.zeros(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64),
+        np.zeros(n if moves_left else 1, np.float64))
     t.meta[M_CAP_NODES] = n
     t.meta[M_CAP_EDGES] = e
     t.meta[M_EDGE_MOVES] = int(edge_moves)
     t.meta[M_SCORED] = int(scored)
+    t.meta[M_MOVES_LEFT] = int(moves_left)
     t.meta[M_ROOT] = new_node(t, -1, 0, 0)
     return t
 
@@ -147,6 +161,8 @@ def new_node(t: TreeArrays, parent: int, i: int, move: int) -> int:
     if t.meta[M_SCORED]:
         t.ssum[k] = 0.0
         t.sn[k] = 0
+    if t.meta[M_MOVES_LEFT]:
+        t.msum[k] = 0.0
     if parent >= 0:
         t.sibling[k] = t.first_child[parent]
         t.first_child[parent] = k
@@ -223,6 +239,30 @@ def _terms(t: TreeArrays, node: int, k: int, sc: Scratch, params: np.ndarray) ->
     return fpu, np.float32(u_scale)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _ml_on(t: TreeArrays, node: int, params: np.ndarray) -> bool:
+    """Whether the moves-left utility applies at ``node``: the tree keeps M, MovesLeftMaxEffect > 0
+    and the node's |Q| (draw score 0) is above MovesLeftThreshold."""
+    if t.meta[M_MOVES_LEFT] == 0 or params.size < PARAMS_WORDS or not params[P_ML_MAX] > 0.0:
+        return False
+    return abs(t.w[node] / max(t.n[node], 1)) > params[P_ML_THRESHOLD]
+
+
+@njit(cache=True, nogil=True)
+def moves_left_utility(child_m: float, parent_m: float, q: float, params: np.ndarray) -> float:
+    """lc0's M utility of a visited child (mcts.moves_left_utility, operation for operation):
+    its mean moves left ``child_m`` against the parent's ``parent_m``, ``q`` its Q from the
+    parent's side to move."""
+    cap = params[P_ML_MAX]
+    m = params[P_ML_SLOPE] * (child_m - parent_m)
+    m = min(max(m, -cap), cap)
+    m *= math.copysign(1.0, -q)
+    th = params[P_ML_THRESHOLD]
+    if th > 0.0 and th < 1.0:
+        q = max(0.0, abs(q) - th) / (1.0 - th)
+    return m * (params[P_ML_CONST] + params[P_ML_SCALED] * abs(q) + params[P_ML_QUAD] * q * q)
+
+
 @njit(cache=True, nogil=True)
 def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.ndarray) -> int:
     """PUCT's choice among ``node``'s edges (mcts.Search._select); ``mask`` (uint8 per edge,
@@ -232,6 +272,8 @@ def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.n
     _children(t, node, k, sc)
     fpu, us = _terms(t, node, k, sc, params)
     masked = mask.size > 0
+    ml = _ml_on(t, node, params)
+    parent_m = t.msum[node] / max(t.n[node], 1) if ml else 0.0
     best = -np.inf
     bi = 0
     for i in range(k):
@@ -239,6 +281,8 @@ def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.n
             continue
         ni = sc.cn[i]
         q = sc.cw[i] / ni if ni > 0 else fpu
+        if ml and ni > 0:
+            q = q + moves_left_utility(t.msum[sc.ckid[i]] / ni, parent_m, q, params)
         s = q + np.float64(us * P16[t.prior[f + i]]) / np.float64(ni + sc.cvl[i] + 1)
         if s > best:
             best = s
@@ -335,7 +379,21 @@ def descend(t: TreeArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray) ->
 def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
            has_score: bool, stats: np.ndarray) -> None:
     """Add a leaf's value (and score), leaf side to move's view, to the path's nodes and the
-    root, taking their visits in flight back (mcts.Search._backup)."""
+    root, taking their visits in flight back (mcts.Search._backup); a leaf with no moves left
+    (M 0) where the tree keeps M."""
+    _backup(t, path, depth, value, draw, score, has_score, 0.0, stats)
+
+
+@njit(cache=True, nogil=True)
+def backup_m(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
+             has_score: bool, m: float, stats: np.ndarray) -> None:
+    """:func:`backup` of a leaf whose moves left (plies, its M) is ``m``."""
+    _backup(t, path, depth, value, draw, score, has_score, m, stats)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
+            has_score: bool, m: float, stats: np.ndarray) -> None:
     v = -value
     for j in range(depth - 1, -1, -1):
         c = path[j]
@@ -357,6 +415,10 @@ def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: floa
             sv = -sv
         t.ssum[root] += sv
         t.sn[root] += 1
+    if t.meta[M_MOVES_LEFT]:  # one ply more at each step up (lc0: the parent's M is the child's + 1)
+        for j in range(depth - 1, -1, -1):
+            t.msum[path[j]] += m + (depth - 1 - j)
+        t.msum[root] += m + depth
     stats[S_PLAYOUTS] += 1
     stats[S_DEPTH_SUM] += depth
     if depth > stats[S_SELDEPTH]:
@@ -365,10 +427,12 @@ def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: floa
 
 @njit(cache=True, nogil=True, inline="always")
 def backup_status(t: TreeArrays, path: np.ndarray, depth: int, stats: np.ndarray) -> None:
-    """Back up the exact value of the path's last node, terminal or proven (no score)."""
-    st = t.status[path[depth - 1]]
+    """Back up the exact value of the path's last node, terminal or proven (no score; its
+    moves left: the plies to its proven end)."""
+    leaf = path[depth - 1]
+    st = t.status[leaf]
     value = 0.0 if st == DRAWN else (1.0 if st == WON else -1.0)
-    backup(t, path, depth, value, 1.0 if st == DRAWN else 0.0, 0.0, False, stats)
+    _backup(t, path, depth, value, 1.0 if st == DRAWN else 0.0, 0.0, False, np.float64(t.plies[leaf]), stats)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -504,6 +568,22 @@ def finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_no
     """Expand each evaluated leaf with its priors (the exponentials ``e`` of
     :func:`softmax_logits`' exponents over their pairwise sum), store the evaluation in the
     cache, back its value up (mcts.Search._complete, leaf by leaf in batch order)."""
+    _finish_batch(t, e, offs, rows, l_node, l_path, l_depth, l_key, q, d, score, has_score, score, False, cache,
+                  stats)
+
+
+@njit(cache=True, nogil=True)
+def finish_batch_m(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_node: np.ndarray,
+                   l_path: np.ndarray, l_depth: np.ndarray, l_key: np.ndarray, q: np.ndarray, d: np.ndarray,
+                   score: np.ndarray, has_score: bool, m: np.ndarray, cache: CacheArrays, stats: np.ndarray) -> None:
+    """:func:`finish_batch` for a net with a moves-left head: ``m`` each leaf's moves left (plies)."""
+    _finish_batch(t, e, offs, rows, l_node, l_path, l_depth, l_key, q, d, score, has_score, m, True, cache, stats)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_node: np.ndarray, l_path: np.ndarray,
+                  l_depth: np.ndarray, l_key: np.ndarray, q: np.ndarray, d: np.ndarray, score: np.ndarray,
+                  has_score: bool, m: np.ndarray, has_m: bool, cache: CacheArrays, stats: np.ndarray) -> None:
     for r in range(rows):
         o = offs[r]
         k = offs[r + 1] - o
@@ -515,8 +595,9 @@ def finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_no
             e[o + j] = np.float32(e[o + j] / total)
             t.prior[f + j] = p16(bits[o + j])
         t.ecount[node] = k
-        store(cache, l_key[r], e, o, k, q[r], d[r], score[r] if has_score else np.nan)
-        backup(t, l_path[r], l_depth[r], q[r], d[r], score[r], has_score, stats)
+        mr = m[r] if has_m else 0.0
+        store_m(cache, l_key[r], e, o, k, q[r], d[r], score[r] if has_score else np.nan, mr if has_m else np.nan)
+        _backup(t, l_path[r], l_depth[r], q[r], d[r], score[r], has_score, mr, stats)
 
 
 @njit(cache=True, nogil=True)

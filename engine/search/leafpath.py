@@ -92,12 +92,18 @@ def back_up(c: LeafCtx, depth: int, value: float, draw: float, score: float, has
 
 
 @njit(cache=True, nogil=True)
+def back_up_m(c: LeafCtx, depth: int, value: float, draw: float, score: float, has_score: bool, m: float) -> None:
+    """kernels.backup_m along the path just descended (a leaf with ``m`` plies left)."""
+    k.backup_m(c.tree, c.sc.path, depth, value, draw, score, has_score, m, c.stats)
+
+
+@njit(cache=True, nogil=True)
 def end(c: LeafCtx, depth: int, result: float, plies: int, score: float, has_score: bool) -> None:
     """The path's leaf is decided (a terminal position, or a forced win in ``plies``): mark it,
-    back its result up and push the proof up the path."""
+    back its result up (moves left: ``plies``) and push the proof up the path."""
     t = c.tree
     k.set_terminal(t, c.sc.path[depth - 1], result, plies)
-    k.backup(t, c.sc.path, depth, result, 1.0 if result == 0 else 0.0, score, has_score, c.stats)
+    k.backup_m(t, c.sc.path, depth, result, 1.0 if result == 0 else 0.0, score, has_score, float(plies), c.stats)
     k.propagate_proof(t, c.sc.path, depth)
 
 
@@ -116,7 +122,9 @@ def from_cache(c: LeafCtx, depth: int, key: np.uint64, moves: np.ndarray) -> int
     c.stats[k.S_CACHE_HITS] += 1
     s = c.cache.score[e]
     has = s == s
-    k.backup(t, c.sc.path, depth, c.cache.q[e], c.cache.d[e], s if has else 0.0, has, c.stats)
+    m = c.cache.m[e]
+    k.backup_m(t, c.sc.path, depth, c.cache.q[e], c.cache.d[e], s if has else 0.0, has, m if m == m else 0.0,
+               c.stats)
     return 1
 
 

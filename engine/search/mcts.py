@@ -105,6 +105,28 @@ def collision_budget(visits: float, p: SearchParams) -> int:
     return int(round(1 + (p.max_collision_visits - 1) * ratio))
 
 
+def moves_left_utility(child_m: float, parent_m: float, q: float, p: SearchParams) -> float:
+    """lc0's moves-left utility of a visited child (its ``MEvaluator::GetMUtility``).
+
+    ``child_m`` and ``parent_m`` are the mean moves left (plies) of the child's and the parent's
+    subtrees, ``q`` the child's Q from the parent's side to move. The difference times the
+    slope, clamped to ±MovesLeftMaxEffect, counts for the shorter line when winning (q > 0) and
+    for the longer one when losing, scaled by how far |q| is past the threshold.
+
+    >>> round(moves_left_utility(10.0, 21.0, 0.9, SearchParams()), 6)   # winning: shorter is better
+    0.019692
+    """
+    cap = p.moves_left_max_effect
+    m = p.moves_left_slope * (child_m - parent_m)
+    m = min(max(m, -cap), cap)
+    m *= math.copysign(1.0, -q)
+    th = p.moves_left_threshold
+    if th > 0.0 and th < 1.0:
+        q = max(0.0, abs(q) - th) / (1.0 - th)
+    return m * (p.moves_left_constant_factor + p.moves_left_scaled_factor * abs(q)
+                + p.moves_left_quadratic_factor * q * q)
+
+
 @dataclass
 class MoveStat:
     """One root move's selection terms, as lc0's ``VerboseMoveStats`` prints them."""
@@ -154,6 +176,10 @@ class Search:
         self._root_mask: np.ndarray | None = None
         #: the net has a score head (KataGo's lead): averaged per node beside the value
         self._scored = bool(self.codec.has_score)
+        #: the net has a moves-left head: every node keeps M, the mean moves left of its subtree
+        self._ml = bool(getattr(self.codec, "has_moves_left", False))
+        #: lc0's moves-left utility is on (the head, and MovesLeftMaxEffect > 0)
+        self._ml_on = self._ml and params.moves_left_max_effect > 0
         #: the net has an ownership head: the mean over this search's evaluations, root view
         self._owned = bool(self.codec.has_ownership)
         self._own = OwnershipMean()
@@ -171,7 +197,7 @@ class Search:
         key = self.state.key()
         hit = self.cache.get(key)
         if hit is not None and len(hit[0]) == len(moves):
-            priors, q, d, score = hit
+            priors, q, d, score, m = hit
         else:
             batch = self._slots[0]
             self.codec.encode(self.state, batch.inputs, 0)
@@ -181,13 +207,16 @@ class Search:
             qa, da = self.codec.decode_value(out, 1)
             q, d = float(qa[0]), float(da[0])
             score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
+            m = float(self.codec.decode_moves_left(out, 1)[0]) if self._ml else None
             if self._owned:
                 self._add_ownership(out, [0])
-            self.cache.put(key, priors, q, d, score)
+            self.cache.put(key, priors, q, d, score, m)
         t.expand(root, moves, priors)
         t.root_n, t.root_w, t.root_d = 1, q, d
         if score is not None:
             t.root_ssum, t.root_sn = score, 1
+        if self._ml:
+            t.root_msum = m or 0.0
 
     def restrict_root(self, moves: Sequence[int]) -> None:
         """Search only these root moves (UCI ``searchmoves``)."""
@@ -230,10 +259,33 @@ class Search:
         them as lost.
         """
         q, u = self._puct_terms(node, is_root)
+        if self._ml_on:
+            q = self._add_moves_left(node, is_root, q)
         score = q + u
         if is_root and self._root_mask is not None:
             score[~self._root_mask] = -np.inf
         return int(self.tree.first[node]) + int(np.argmax(score))
+
+    def _add_moves_left(self, node: int, is_root: bool, q: np.ndarray) -> np.ndarray:
+        """``q`` plus lc0's moves-left utility of each visited child, where the node's |Q| is past
+        MovesLeftThreshold (else ``q`` as it is)."""
+        t, p = self.tree, self.params
+        if is_root:
+            parent_n = max(t.root_n, 1)
+            parent_q, parent_m = t.root_w / parent_n, t.root_msum / parent_n
+        else:
+            pe = t.pedge[node]
+            parent_n = max(int(t.n[pe]), 1)
+            parent_q, parent_m = float(t.w[pe]) / parent_n, float(t.msum[node]) / parent_n
+        if not abs(parent_q) > p.moves_left_threshold:
+            return q
+        q = q.copy()
+        f = int(t.first[node])
+        for i in range(len(q)):
+            n = int(t.n[f + i])
+            if n > 0:
+                q[i] = q[i] + moves_left_utility(float(t.msum[t.child[f + i]]) / n, parent_m, float(q[i]), p)
+        return q
 
     # -- one batch cycle -------------------------------------------------------------------
     def step(self) -> None:
@@ -297,7 +349,7 @@ class Search:
                         if st != Tree.UNKNOWN:  # terminal or proven: exact value, no net
                             value = 0.0 if st == Tree.DRAWN else (1.0 if st == Tree.WON else -1.0)
                             self._backup(path, value, 1.0 if st == Tree.DRAWN else 0.0,
-                                         state.final_score() if self._scored else None)
+                                         state.final_score() if self._scored else None, float(t.plies[child]))
                             break
                         cnt = t.count[child]
                         if cnt == Tree.PENDING:
@@ -334,7 +386,7 @@ class Search:
                         t.count[child] = 0
                         t.status[child] = Tree.WON
                         t.plies[child] = win
-                        self._backup(path, 1.0, 0.0)
+                        self._backup(path, 1.0, 0.0, None, float(win))
                         self._propagate_proof(child)
                         break
                     moves = state.legal_moves()
@@ -343,7 +395,7 @@ class Search:
                     if hit is not None and len(hit[0]) == len(moves):
                         stats.cache_hits += 1
                         t.expand(child, moves, hit[0])
-                        self._backup(path, hit[1], hit[2], hit[3])
+                        self._backup(path, hit[1], hit[2], hit[3], hit[4] or 0.0)
                         break
                     row = len(leaves)
                     self.codec.encode(state, slot.inputs, row)
@@ -368,6 +420,7 @@ class Search:
         policy = out[self.codec.policy_output]
         q, d = self.codec.decode_value(out, len(leaves))
         scores = self.codec.decode_score(out, len(leaves)).tolist() if self._scored else None
+        mls = self.codec.decode_moves_left(out, len(leaves)).tolist() if self._ml else None
         if self._owned:
             self._add_ownership(out, [len(leaf.path) for leaf in leaves])
         temp = self.params.policy_temperature
@@ -376,10 +429,11 @@ class Search:
             priors = softmax_priors(policy[i, leaf.idx], temp)
             qi, di = float(q[i]), float(d[i])
             si = scores[i] if scores is not None else None
+            mi = mls[i] if mls is not None else None
             t.count[leaf.node] = Tree.UNEXPANDED
             t.expand(leaf.node, leaf.moves, priors)
-            cache.put(leaf.key, priors, qi, di, si)
-            self._backup(leaf.path, qi, di, si)
+            cache.put(leaf.key, priors, qi, di, si, mi)
+            self._backup(leaf.path, qi, di, si, mi or 0.0)
 
     def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
         """Add each evaluated position's ownership, turned to the root's side-to-move view."""
@@ -399,10 +453,13 @@ class Search:
         for e in path:
             vl[e] -= 1
 
-    def _backup(self, path: list[int], value: float, draw: float, score: float | None = None) -> None:
+    def _backup(self, path: list[int], value: float, draw: float, score: float | None = None,
+                m: float = 0.0) -> None:
         """Add a leaf value (leaf side-to-move view) along the path, removing virtual loss.
 
-        ``score`` (same view), when the net has a score head, goes to the nodes' score sums.
+        ``score`` (same view), when the net has a score head, goes to the nodes' score sums;
+        ``m``, the leaf's moves left in plies, to the moves-left sums when the net has that
+        head (one ply more at each step up, as lc0: a parent's M is its child's + 1).
         """
         t = self.tree
         v = -value  # the last edge's mover is the leaf's opponent
@@ -425,6 +482,12 @@ class Search:
                 sv = -sv
             t.root_ssum -= sv
             t.root_sn += 1
+        if self._ml:
+            child, msum = t.child, t.msum
+            depth = len(path)
+            for j in range(depth - 1, -1, -1):
+                msum[child[path[j]]] += m + (depth - 1 - j)
+            t.root_msum += m + depth
         s = self._stats
         s.playouts += 1
         depth = len(path)

@@ -67,7 +67,8 @@ class NativeTree:
     """The search tree in fixed arrays (engine.search.kernels.TreeArrays), at most
     ``budget_bytes`` of them: node records for ``budget / (node + branching · edge bytes)``
     nodes and the rest for edges. ``edge_moves`` stores each edge's move (games whose moves
-    the kernels cannot generate); ``scored`` adds score sums (nets with a score head).
+    the kernels cannot generate); ``scored`` adds score sums (nets with a score head),
+    ``moves_left`` moves-left sums (nets with a moves-left head: lc0's M of each node).
 
     Garbage left by :meth:`reroot` stays until the tree is replaced, as with
     :class:`engine.search.tree.Tree`."""
@@ -78,22 +79,25 @@ class NativeTree:
     DRAWN: ClassVar[int] = k.DRAWN
 
     def __init__(self, budget_bytes: int = 256 << 20, *, edge_moves: bool = True, scored: bool = False,
-                 branching: int = 36) -> None:
+                 branching: int = 36, moves_left: bool = False) -> None:
         self.budget = max(int(budget_bytes), 1 << 16)
         self.edge_moves = bool(edge_moves)
         self.scored = bool(scored)
-        self.node_bytes = k.NODE_BYTES + (k.SCORE_BYTES if scored else 0)
+        self.moves_left = bool(moves_left)
+        self.node_bytes = k.NODE_BYTES + (k.SCORE_BYTES if scored else 0) + \
+            (k.MOVES_LEFT_BYTES if moves_left else 0)
         self.edge_bytes = k.EDGE_BYTES + (k.EDGE_MOVE_BYTES if edge_moves else 0)
         cap_nodes = max(16, self.budget // (self.node_bytes + max(1, branching) * self.edge_bytes))
         cap_edges = max(k.MAX_EDGES, (self.budget - cap_nodes * self.node_bytes) // self.edge_bytes)
         self.arrays = k.new_tree_arrays(cap_nodes, min(cap_edges, 2**31 - 1), edge_moves=self.edge_moves,
-                                        scored=self.scored)
+                                        scored=self.scored, moves_left=self.moves_left)
 
     @classmethod
     def for_game(cls, game: str, codec: Any, budget_bytes: int) -> "NativeTree":
         """The tree :class:`NativeSearch` wants for ``game`` with this codec."""
         return cls(budget_bytes, edge_moves=not compiled_leaves(game, codec), scored=bool(codec.has_score),
-                   branching=branching_hint(game, getattr(codec, "board_size", None)))
+                   branching=branching_hint(game, getattr(codec, "board_size", None)),
+                   moves_left=has_moves_left(codec))
 
     # -- size -------------------------------------------------------------------------------
     @property
@@ -153,6 +157,11 @@ class NativeTree:
             return False
         t.meta[k.M_ROOT] = node
         return True
+
+
+def has_moves_left(codec: Any) -> bool:
+    """Whether the net has a moves-left head (lc0's MLH), whose M the search keeps."""
+    return bool(getattr(codec, "has_moves_left", False))
 
 
 def compiled_leaves(game: str, codec: Any) -> bool:
@@ -231,8 +240,7 @@ class NativeSearch:
         self._sc = k.new_scratch()
         self._counters = np.zeros(k.STATS_WORDS, np.int64)
         self._root_out = np.zeros(3, np.int64)
-        self._params = np.array([params.cpuct, params.cpuct_base, params.cpuct_factor, params.fpu_reduction],
-                                np.float64)
+        self._params = search_params_array(params)
         self._inv_temp = np.float32(1.0 / params.policy_temperature)
         self._movebuf = np.zeros(_CHESS_MOVES, np.int32)
         #: nodes of the collided paths of the batch being gathered (compiled chess gatherer)
@@ -256,6 +264,11 @@ class NativeSearch:
         self._own = OwnershipMean()
         if self._scored and not tree.scored:
             raise ValueError("the net has a score head but the tree keeps no score sums")
+        #: the net has a moves-left head: each evaluation's M goes to the tree's moves-left sums
+        self._ml = has_moves_left(self.codec)
+        if self._ml != tree.moves_left:
+            raise ValueError("the net's moves-left head and the tree's moves-left sums disagree: "
+                             "use NativeTree.for_game")
         if self._native_chess:
             from ..native import lc0_encoder
             self._planes = self._slots[0].inputs[next(iter(self.codec.input_shapes))]
@@ -290,7 +303,7 @@ class NativeSearch:
         key = state.key()
         hit = self.cache.get(key)
         if hit is not None and len(hit[0]) == len(moves):
-            priors, q, d, score = hit
+            priors, q, d, score, m = hit
         else:
             batch = self._slots[0]
             self._encode(state, batch.inputs, 0)
@@ -300,14 +313,17 @@ class NativeSearch:
             qa, da = self.codec.decode_value(out, 1)
             q, d = float(qa[0]), float(da[0])
             score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
+            m = float(self.codec.decode_moves_left(out, 1)[0]) if self._ml else None
             if self._owned:
                 self._add_ownership(out, [0])
-            self.cache.put(key, priors, q, d, score)
+            self.cache.put(key, priors, q, d, score, m)
         if not k.expand(t, root, np.ascontiguousarray(priors, np.float32), np.asarray(moves, np.int32)):
             raise MemoryError("the tree has no room for the root's moves: raise Hash")
         t.n[root], t.w[root], t.d[root] = 1, -q, d
         if score is not None:
             t.ssum[root], t.sn[root] = -score, 1
+        if self._ml:
+            t.msum[root] = m or 0.0
 
     def _edge_moves(self, node: int) -> list[int]:
         """Move codes of ``node``'s edges (the root's: the state's legal moves for chess)."""
@@ -412,8 +428,8 @@ class NativeSearch:
                     s = self._t.status[self._sc.path[depth - 1]]
                     value = 0.0 if s == k.DRAWN else (1.0 if s == k.WON else -1.0)
                     score = state.final_score() if scored else None
-                    lp.back_up(c, depth, value, 1.0 if s == k.DRAWN else 0.0, 0.0 if score is None else score,
-                               score is not None)
+                    lp.back_up_m(c, depth, value, 1.0 if s == k.DRAWN else 0.0, 0.0 if score is None else score,
+                                 score is not None, float(self._t.plies[self._sc.path[depth - 1]]))
                     continue
                 queued = self._python_leaf(c, depth, slot, lb, rows)
                 if queued is None:
@@ -495,6 +511,11 @@ class NativeSearch:
             self._add_ownership(out, lb.depth[:rows].tolist())
         total = k.softmax_logits(policy, lb.idx, lb.count, rows, self._inv_temp, self._z, self._offs)
         np.exp(self._z[:total], out=self._e[:total])
+        if self._ml:
+            m = np.asarray(self.codec.decode_moves_left(out, rows), np.float64)
+            k.finish_batch_m(self._t, self._e, self._offs, rows, lb.node, lb.path, lb.depth, lb.key, q, d, score,
+                             self._scored, m, self.cache.arrays, self._counters)
+            return
         k.finish_batch(self._t, self._e, self._offs, rows, lb.node, lb.path, lb.depth, lb.key, q, d, score,
                        self._scored, self.cache.arrays, self._counters)
 
@@ -649,6 +670,14 @@ class NativeSearch:
                     else self.root_score()
             out.append(Line(int(self._root_moves[i]), n, q, d, float(prior[i]), self.pv(i), mate, score))
         return out
+
+
+def search_params_array(params: SearchParams) -> np.ndarray:
+    """The float64 words the kernels read (kernels.P_*): PUCT's, then lc0's moves-left utility."""
+    return np.array([params.cpuct, params.cpuct_base, params.cpuct_factor, params.fpu_reduction,
+                     params.moves_left_max_effect, params.moves_left_threshold, params.moves_left_slope,
+                     params.moves_left_constant_factor, params.moves_left_scaled_factor,
+                     params.moves_left_quadratic_factor], np.float64)
 
 
 def _go_gatherer(state: GameState, codec: Any) -> Any:

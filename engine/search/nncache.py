@@ -1,7 +1,7 @@
 """The network result cache in plain arrays, so compiled kernels look positions up mid-batch.
 
 :class:`NativeEvalCache` keeps :class:`engine.evaluator.EvalCache`'s contract — a bounded map
-from a position's 64-bit key to (priors over its legal moves, Q, D, score), the oldest entry
+from a position's 64-bit key to (priors over its legal moves, Q, D, score, moves left), the oldest entry
 evicted first, a re-stored key keeping its place — in a :class:`CacheArrays`: an
 open-addressing hash table (linear probing, backward-shift deletion) over a ring of entries,
 whose priors sit one after another in a ring arena of float32. When the arena, sized at
@@ -11,7 +11,7 @@ the hint holds fewer of them than its capacity says.
 
 >>> c = NativeEvalCache(2)
 >>> c.put(7, np.array([0.5, 0.5], np.float32), 0.1, 0.2); c.get(7)[1:]
-(0.1, 0.2, None)
+(0.1, 0.2, None, None)
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class CacheArrays(NamedTuple):
     score: np.ndarray   #: float64[C], NaN: none
     arena: np.ndarray   #: float32[A]
     meta: np.ndarray    #: int64[8]
+    m: np.ndarray       #: float64[C] moves left (plies; nets with a moves-left head), NaN: none
 
 
 def new_cache_arrays(capacity: int, moves_hint: int = 64) -> CacheArrays:
@@ -48,7 +49,8 @@ def new_cache_arrays(capacity: int, moves_hint: int = 64) -> CacheArrays:
     arena = min(cap * max(1, int(moves_hint)), 1 << 29)
     c = CacheArrays(np.full(slots, -1, np.int32), np.zeros(max(cap, 1), np.uint64), np.zeros(max(cap, 1), np.int64),
                     np.zeros(max(cap, 1), np.int32), np.zeros(max(cap, 1)), np.zeros(max(cap, 1)),
-                    np.zeros(max(cap, 1)), np.zeros(max(arena, 1), np.float32), np.zeros(8, np.int64))
+                    np.zeros(max(cap, 1)), np.zeros(max(arena, 1), np.float32), np.zeros(8, np.int64),
+                    np.full(max(cap, 1), np.nan))
     c.meta[C_CAP] = cap
     c.meta[C_MASK] = slots - 1
     c.meta[C_ARENA] = arena
@@ -146,6 +148,13 @@ def store(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q
           score: float) -> None:
     """Remember ``priors[lo:lo+k]``, Q, D and score (NaN: none) for ``key``; a key already
     stored keeps its place (and age) when its number of priors is the same."""
+    store_m(c, key, priors, lo, k, q, d, score, np.nan)
+
+
+@njit(cache=True, nogil=True)
+def store_m(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q: float, d: float,
+            score: float, m: float) -> None:
+    """:func:`store` with the moves left ``m`` (NaN: none)."""
     cap = c.meta[C_CAP]
     if cap == 0 or k > c.meta[C_ARENA]:
         return
@@ -159,6 +168,7 @@ def store(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q
             c.q[e] = q
             c.d[e] = d
             c.score[e] = score
+            c.m[e] = m
             return
         _delete_slot(c, s)  # a different move count under the same key: store it anew
         c.count[e] = -1
@@ -172,6 +182,7 @@ def store(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q
     c.q[e] = q
     c.d[e] = d
     c.score[e] = score
+    c.m[e] = m
     for j in range(k):
         c.arena[o + j] = priors[lo + j]
     c.meta[C_TAIL] = o + k
@@ -210,21 +221,22 @@ class NativeEvalCache:
     def lookups(self) -> int:
         return int(self.arrays.meta[C_LOOKUPS])
 
-    def get(self, key: int) -> tuple[np.ndarray, float, float, float | None] | None:
-        """(priors, Q, D, score or None) stored for ``key``, or None."""
+    def get(self, key: int) -> tuple[np.ndarray, float, float, float | None, float | None] | None:
+        """(priors, Q, D, score or None, moves left or None) stored for ``key``, or None."""
         c = self.arrays
         e = lookup(c, np.uint64(key & 0xFFFF_FFFF_FFFF_FFFF))
         if e < 0:
             return None
         o, k = int(c.off[e]), int(c.count[e])
-        s = float(c.score[e])
-        return c.arena[o:o + k].copy(), float(c.q[e]), float(c.d[e]), None if s != s else s
+        s, m = float(c.score[e]), float(c.m[e])
+        return c.arena[o:o + k].copy(), float(c.q[e]), float(c.d[e]), None if s != s else s, None if m != m else m
 
-    def put(self, key: int, priors: np.ndarray, q: float, d: float, score: float | None = None) -> None:
-        """Store an evaluation, evicting the oldest when full."""
+    def put(self, key: int, priors: np.ndarray, q: float, d: float, score: float | None = None,
+            m: float | None = None) -> None:
+        """Store an evaluation (``m``: moves left, nets with that head), evicting the oldest when full."""
         p = np.ascontiguousarray(priors, np.float32)
-        store(self.arrays, np.uint64(key & 0xFFFF_FFFF_FFFF_FFFF), p, 0, p.size, float(q), float(d),
-              np.nan if score is None else float(score))
+        store_m(self.arrays, np.uint64(key & 0xFFFF_FFFF_FFFF_FFFF), p, 0, p.size, float(q), float(d),
+                np.nan if score is None else float(score), np.nan if m is None else float(m))
 
     def clear(self) -> None:
         """Forget everything."""

@@ -2,7 +2,9 @@
 
 Defaults follow lc0's classic search (src/search/classic/params.cc) where the
 facts carry over: cpuct 1.745 growing with ``ln((N + 38739) / 38739)`` times
-3.894, FPU reduction 0.330, policy softmax temperature 1.359, smart pruning 1.33.
+3.894, FPU reduction 0.330, policy softmax temperature 1.359, smart pruning 1.33, and the
+moves-left utility's six MovesLeft* numbers (lc0's defaults; they act only for a net with a
+moves-left head).
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ SEARCH_PARAMS: tuple[Param, ...] = (
     Param("SmartPruning", "check", True, "Stop early when the best move can no longer change."),
     Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
           0.0, 10.0),
+    # lc0's moves-left utility (nets with a moves-left head only; 0 turns it off)
+    Param("MovesLeftMaxEffect", "float", 0.0345, "Largest moves-left utility added to a move's Q "
+          "(nets with a moves-left head; 0: off).", 0.0, 1.0),
+    Param("MovesLeftThreshold", "float", 0.8, "The moves-left utility acts where the node's |Q| is "
+          "above this.", 0.0, 1.0),
+    Param("MovesLeftSlope", "float", 0.0027, "Moves-left utility per ply of difference between a "
+          "move's and its parent's expected moves left.", 0.0, 1.0),
+    Param("MovesLeftConstantFactor", "float", 0.0, "Moves-left utility: constant factor.", -1.0, 1.0),
+    Param("MovesLeftScaledFactor", "float", 1.6521, "Moves-left utility: factor of |Q| beyond the "
+          "threshold.", -2.0, 2.0),
+    Param("MovesLeftQuadraticFactor", "float", -0.6521, "Moves-left utility: factor of Q² beyond the "
+          "threshold.", -1.0, 1.0),
 )
 
 #: Search options only go shows: GTP declares them (with its own defaults, via :func:`with_default`).
@@ -70,6 +84,14 @@ class SearchParams:
     #: go: a double pass inside the tree whose Tromp–Taylor result the net disputes (it rates the
     #: position before the final pass the other way) is worth the net's value, not ±1
     net_scores_passes: bool = _option("NetScoresPasses")
+    #: lc0's moves-left utility (MovesLeft* options); used only with a net that has a moves-left
+    #: head, and off when the max effect is 0
+    moves_left_max_effect: float = _option("MovesLeftMaxEffect")
+    moves_left_threshold: float = _option("MovesLeftThreshold")
+    moves_left_slope: float = _option("MovesLeftSlope")
+    moves_left_constant_factor: float = _option("MovesLeftConstantFactor")
+    moves_left_scaled_factor: float = _option("MovesLeftScaledFactor")
+    moves_left_quadratic_factor: float = _option("MovesLeftQuadraticFactor")
 
     @classmethod
     def from_options(cls, opts: Options) -> "SearchParams":

@@ -52,6 +52,8 @@ class Tree:
         #: the player who moved into the node, as edge values are
         self.ssum = np.zeros(n, np.float64)
         self.sn = np.zeros(n, np.int32)
+        #: moves-left sum in plies (nets with a moves-left head): the node's M is msum / visits
+        self.msum = np.zeros(n, np.float64)
         # edges
         self.move = np.zeros(e, np.int64)
         self.prior = np.zeros(e, np.float32)
@@ -71,6 +73,8 @@ class Tree:
         #: root score sum and count, side-to-move view
         self.root_ssum = 0.0
         self.root_sn = 0
+        #: the root's moves-left sum
+        self.root_msum = 0.0
 
     # -- memory ------------------------------------------------------------------------
     def bytes_used(self) -> int:
@@ -84,7 +88,7 @@ class Tree:
     def _grow_nodes(self) -> None:
         size = len(self.first) * 2
         for name, fill in (("first", 0), ("count", self.UNEXPANDED), ("pedge", -1), ("parent", -1), ("status", 0),
-                           ("plies", 0), ("ssum", 0), ("sn", 0)):
+                           ("plies", 0), ("ssum", 0), ("sn", 0), ("msum", 0)):
             old = getattr(self, name)
             new = np.full(size, fill, old.dtype)
             new[: len(old)] = old
@@ -119,6 +123,7 @@ class Tree:
         self.plies[i] = 0
         self.ssum[i] = 0.0
         self.sn[i] = 0
+        self.msum[i] = 0.0
         self.num_nodes = i + 1
         if parent_edge >= 0:
             self.child[parent_edge] = i
@@ -187,6 +192,7 @@ class Tree:
         self.root_w = -float(self.w[pe])
         self.root_d = float(self.d[pe])
         self.root_ssum, self.root_sn = -float(self.ssum[node]), int(self.sn[node])
+        self.root_msum = float(self.msum[node])
         self.root = node
         self.pedge[node] = -1
         self.parent[node] = -1
