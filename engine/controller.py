@@ -185,12 +185,12 @@ class Engine:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
         if self.game in NATIVE_GAMES:  # load the kernels, or start compiling them apart (first start)
-            self._kernels = kernels_for(compiled_leaves(self.game, ev.codec))
+            self._kernels = kernels_for("chess" if compiled_leaves(self.game, ev.codec) else "other")
             self._kernels.prepare()
             if self.game == "go":  # the go gatherer's kernels: loaded, or compiled apart meanwhile
-                from .search import go_kernels
-                if go_kernels.colour_planes_of(ev.codec):
-                    go_kernels.prepare()
+                from .search.go_kernels import colour_planes_of
+                if colour_planes_of(ev.codec):
+                    kernels_for("go").prepare()
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None

@@ -2,7 +2,8 @@
 
 numba checks a cached function against its *own* source file only: when a kernel in
 engine/search/chess_kernels.py calls one in engine/search/kernels.py or engine/native/, or a
-core reads a table from engine/native/bitboards.py (or a constant from engine/codecs/lc0.py),
+core reads a table from engine/native/bitboards.py (or a constant from engine/codecs/lc0.py,
+engine/codecs/go_planes.py or engine/games/go.py),
 an edit of that other file leaves the caller's cached code stale. :func:`refresh` stamps each
 cache directory with a digest of all those sources and empties it of numba's files (``*.nbi``,
 ``*.nbc``) when the digest changes, so the next call recompiles. It finds the directories as
@@ -18,7 +19,7 @@ from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent           # the engine package
 _DIRS = (_ROOT / "native", _ROOT / "search")
-_EXTRA = (_ROOT / "codecs" / "lc0.py",)
+_EXTRA = (_ROOT / "codecs" / "lc0.py", _ROOT / "codecs" / "go_planes.py", _ROOT / "games" / "go.py")
 _STAMP = "tabula-sources.stamp"
 _WARM = "tabula-warm-{}.stamp"
 _done = False

@@ -13,7 +13,9 @@ slower); then a background thread loads the kernels from the cache and the next 
 compiled one. Where numba's cache cannot be written, the kernels compile here, in the
 foreground, as before.
 
-Run as ``python -m tabula.engine.search.compile_ahead chess|other`` it is that child.
+There are three sets (:data:`KINDS`): the compiled chess gatherer and rules ("chess"), the
+kernels of the Python leaf path that shogi and KataGo-net go use ("other"), and the compiled go
+gatherer ("go"). Run as ``python -m tabula.engine.search.compile_ahead KIND`` it is the child.
 """
 
 from __future__ import annotations
@@ -23,30 +25,41 @@ import subprocess
 import sys
 import threading
 
+from typing import Callable
+
 from ..native import cachestamp
 from .native import warm_up
 
-__all__ = ["NativeKernels", "kernels_for"]
+__all__ = ["KINDS", "NativeKernels", "kernels_for"]
+
+
+def _warm_go() -> None:
+    from .go_kernels import warm
+    warm()
+
+
+#: each set's name and what compiles (or loads) it in this process
+KINDS: dict[str, Callable[[], None]] = {
+    "chess": lambda: warm_up(True),
+    "other": lambda: warm_up(False),
+    "go": _warm_go,
+}
 
 #: ``TABULA_COMPILE_APART=0`` compiles in the foreground instead (the tests set it, so that
 #: every search they run is the compiled one from the start)
 _APART_ENV = "TABULA_COMPILE_APART"
-_registry: dict[bool, "NativeKernels"] = {}
+_registry: dict[str, "NativeKernels"] = {}
 _registry_lock = threading.Lock()
 
 
-def _kind(chess: bool) -> str:
-    return "chess" if chess else "other"
-
-
 class NativeKernels:
-    """Whether this process may run the compiled search yet, and the work to get there.
+    """Whether this process may run one set of compiled kernels (:data:`KINDS`) yet, and the
+    work to get there."""
 
-    ``chess`` picks the set: the compiled chess gatherer and rules, or the kernels the
-    Python leaf path of shogi and go calls (:func:`engine.search.native.warm_up`)."""
-
-    def __init__(self, chess: bool) -> None:
-        self.chess = chess
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kernel set {kind!r} (one of {', '.join(KINDS)})")
+        self.kind = kind
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -74,7 +87,7 @@ class NativeKernels:
                 if not apart:
                     self._ready.wait()
                 return
-            if apart and not cachestamp.is_warm(_kind(self.chess)) and cachestamp.writable():
+            if apart and not cachestamp.is_warm(self.kind) and cachestamp.writable():
                 self._thread = threading.Thread(target=self._compile_apart, name="tabula-compile", daemon=True)
                 self._thread.start()
                 return
@@ -85,13 +98,13 @@ class NativeKernels:
         return self._ready.wait(timeout)
 
     def _load(self) -> None:
-        warm_up(self.chess)  # from the cache when it holds them, else a compile here
-        cachestamp.mark_warm(_kind(self.chess))
+        KINDS[self.kind]()  # from the cache when it holds them, else a compile here
+        cachestamp.mark_warm(self.kind)
         self._ready.set()
 
     def _compile_apart(self) -> None:
         try:
-            done = subprocess.run([sys.executable, "-m", __name__, _kind(self.chess)], stdin=subprocess.DEVNULL,
+            done = subprocess.run([sys.executable, "-m", __name__, self.kind], stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
             if done.returncode != 0:
                 lines = (done.stderr or "").strip().splitlines()
@@ -101,21 +114,20 @@ class NativeKernels:
         self._load()
 
 
-def kernels_for(chess: bool) -> NativeKernels:
-    """This process's one :class:`NativeKernels` for the chess set or the other one."""
+def kernels_for(kind: str) -> NativeKernels:
+    """This process's one :class:`NativeKernels` for the set ``kind``."""
     with _registry_lock:
-        if chess not in _registry:
-            _registry[chess] = NativeKernels(chess)
-        return _registry[chess]
+        if kind not in _registry:
+            _registry[kind] = NativeKernels(kind)
+        return _registry[kind]
 
 
 def _main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("chess", "other"):
-        print("usage: python -m tabula.engine.search.compile_ahead chess|other", file=sys.stderr)
+    if len(argv) != 1 or argv[0] not in KINDS:
+        print(f"usage: python -m tabula.engine.search.compile_ahead {'|'.join(KINDS)}", file=sys.stderr)
         return 2
-    chess = argv[0] == "chess"
-    warm_up(chess)
-    cachestamp.mark_warm(_kind(chess))
+    KINDS[argv[0]]()
+    cachestamp.mark_warm(argv[0])
     return 0
 
 

@@ -13,10 +13,6 @@ arrays back; the moves live on the tree's edges.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 
 import numpy as np
 from numba import njit
@@ -218,51 +214,18 @@ class GoGatherer:
 
 def go_gatherer(state: object, codec: object) -> GoGatherer | None:
     """The compiled go leaf work for a search of ``state`` on ``codec``'s net, or None when the
-    codec is not one it encodes, or while its kernels compile apart (:func:`prepare`: the
+    codec is not one it encodes, or while its kernels compile apart (engine.search.compile_ahead: the
     search then takes the Python leaf path on the GoState, same numbers, slower)."""
     planes = colour_planes_of(codec)
-    if not planes or (_preparing is not None and not _warm):
+    if not planes:
+        return None
+    from .compile_ahead import kernels_for
+    if kernels_for("go").compiling:
         return None
     return GoGatherer(state, planes)
 
 
 _warm = False
-_preparing: threading.Thread | None = None
-_prepare_lock = threading.Lock()
-#: numba-cache stamp of the go kernels (engine.native.cachestamp.mark_warm)
-_KIND = "go"
-
-
-def ready() -> bool:
-    """Whether the go kernels are loaded in this process."""
-    return _warm
-
-
-def prepare(*, apart: bool | None = None) -> None:
-    """Load the go kernels now when numba's cache holds them; else (``apart``, the default
-    unless ``TABULA_COMPILE_APART=0``) compile them in a child process and load them when it is
-    done, returning at once, as engine.search.compile_ahead does for the tree kernels."""
-    global _preparing
-    from ..native import cachestamp
-    if apart is None:
-        apart = os.environ.get("TABULA_COMPILE_APART", "1") != "0"
-    with _prepare_lock:
-        if _warm or _preparing is not None:
-            return
-        if apart and not cachestamp.is_warm(_KIND) and cachestamp.writable():
-            _preparing = threading.Thread(target=_compile_apart, name="tabula-compile-go", daemon=True)
-            _preparing.start()
-            return
-    warm()
-    cachestamp.mark_warm(_KIND)
-
-
-def _compile_apart() -> None:
-    from ..native import cachestamp
-    subprocess.run([sys.executable, "-m", __name__], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
-    warm()
-    cachestamp.mark_warm(_KIND)
 
 
 def warm() -> None:
@@ -295,9 +258,3 @@ def warm() -> None:
               np.zeros(1, np.int32), z32, np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.uint64),
               np.zeros((1, 1024), np.int64), np.zeros(gr.MAX_POINTS + 1, np.int32), held)
     _warm = True
-
-
-if __name__ == "__main__":  # the child of prepare(): compile into numba's cache
-    from ..native import cachestamp as _stamp
-    warm()
-    _stamp.mark_warm(_KIND)
