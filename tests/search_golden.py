@@ -66,6 +66,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("chess-reuse-b8", "chess", "chess", "startpos moves d2d4", 300, 8, then_moves=("d7d5", "c2c4"),
              then_nodes=400),
     Scenario("chess-nocache-b8", "chess", "chess", "startpos moves e2e4 c7c5", 300, 8, cache=0),
+    # a net with lc0's moves-left head: the M utility at every node (threshold 0), at lc0's defaults, on a kept tree
+    Scenario("chess-mlh-b8", "chess", "chess-mlh", "startpos moves e2e4 e7e5", 300, 8,
+             params={"moves_left_threshold": 0.0}),
+    Scenario("chess-mlh-mate2-b4", "chess", "chess-mlh", f"fen {CHESS_MATE2}", 700, 4),
+    Scenario("chess-mlh-reuse-b8", "chess", "chess-mlh", "startpos moves d2d4", 300, 8,
+             params={"moves_left_threshold": 0.0}, then_moves=("d7d5", "c2c4"), then_nodes=400),
     Scenario("shogi-start-b1", "shogi", "shogi", "startpos", 200, 1),
     Scenario("shogi-start-b8", "shogi", "shogi", "startpos", 200, 8),
     Scenario("shogi-mate3-b4", "shogi", "shogi", f"sfen {SHOGI_MATE3}", 150, 4),
@@ -84,6 +90,11 @@ def build_nets(folder: Path, names: set[str] | None = None) -> dict[str, Path]:
 
     def chess() -> Path:
         return make_lc0_net(folder / "chess.onnx", scale=0.02, seed=1,
+                            metadata={"tabula.game": "chess", "tabula.codec": "lc0-112", "tabula.value": "wdl"})
+
+    def chess_mlh() -> Path:  # the chess net's policy and WDL weights, a WDL leaning to wins, a moves-left head
+        return make_lc0_net(folder / "chess-mlh.onnx", scale=0.02, seed=1, wdl_bias=(3.0, 0.0, -3.0), mlh=40.0,
+                            mlh_scale=2.0,
                             metadata={"tabula.game": "chess", "tabula.codec": "lc0-112", "tabula.value": "wdl"})
 
     def shogi() -> Path:
@@ -106,7 +117,8 @@ def build_nets(folder: Path, names: set[str] | None = None) -> dict[str, Path]:
         src.write_bytes(gzip.compress(serialize(random_model(seed=3))))
         return import_katago(src, folder / "katago.onnx").output
 
-    builders: dict[str, Callable[[], Path]] = {"chess": chess, "shogi": shogi, "go9": go9, "katago": katago}
+    builders: dict[str, Callable[[], Path]] = {"chess": chess, "chess-mlh": chess_mlh, "shogi": shogi, "go9": go9,
+                                               "katago": katago}
     return {k: b() for k, b in builders.items() if names is None or k in names}
 
 
