@@ -21,6 +21,8 @@ from .common import EngineProtocol, Writer, q_to_cp, wdl_permille
 UCI_PARAMS: tuple[Param, ...] = (
     Param("Ponder", "check", False, "Think on the opponent's time (the GUI sends go ponder)."),
     Param("UCI_ShowWDL", "check", False, "Add win/draw/loss per mille to info lines."),
+    Param("UCI_ShowMovesLeft", "check", False, "Add the moves the game is expected to last (movesleft) "
+          "to info lines, for nets with a moves-left head."),
     Param("UCI_Chess960", "check", False, "Chess960 castling (king takes rook) and Shredder-FEN."),
     Param("UCI_AnalyseMode", "check", False, "Accepted for GUIs that send it; it changes nothing."),
     # measured with the bundled net on a 2-core CPU: the same nodes/s from batch 8 to 64, and at
@@ -123,6 +125,7 @@ class UciProtocol(EngineProtocol):
         s = report.stats
         state = self.engine.state
         show_wdl = bool(self.engine.options["UCI_ShowWDL"])
+        show_ml = bool(self.engine.options["UCI_ShowMovesLeft"])
         multi = len(report.lines) > 1
         out = []
         for k, line in enumerate(report.lines, 1):
@@ -133,6 +136,8 @@ class UciProtocol(EngineProtocol):
             if show_wdl:
                 w, d, l_ = wdl_permille(line.q, line.d)
                 score += f" wdl {w} {d} {l_}"
+            if show_ml and line.m is not None:  # lc0: (1 + M of the move) / 2, in moves
+                score += f" movesleft {int((1.0 + line.m) / 2.0)}"
             pv = " ".join(self._pv_text(state, line.pv)) if state is not None else ""
             parts = [f"info depth {max(1, s.depth)} seldepth {max(1, s.seldepth)}",
                      f"time {int(s.elapsed * 1000)} nodes {s.nodes}", score,

@@ -201,3 +201,51 @@ def test_uci_lists_the_options_with_lc0_defaults():
                     ("MovesLeftConstantFactor", 0.0), ("MovesLeftScaledFactor", 1.6521),
                     ("MovesLeftQuadraticFactor", -0.6521)):
         assert opts.get(name) == v
+
+
+# -- reporting -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("compiled", [None, False], ids=["compiled-leaves", "python-leaves"])
+def test_lines_report_the_same_m_in_both_searches(nets, compiled):
+    from search_golden import reference_factory
+    got = {}
+
+    def capture(factory, tag):
+        def make(*a, **kw):
+            search, tree, cache = factory(*a, **kw)
+            got[tag] = search
+            return search, tree, cache
+        return make
+
+    sc = Scenario("m", "chess", "chess-mlh", "startpos moves e2e4 e7e5", 120, 4)
+    run_scenario(sc, nets["chess-mlh"], capture(reference_factory, "ref"))
+    run_scenario(sc, nets["chess-mlh"], capture(native_factory(compiled), "nat"))
+    ref, nat = got["ref"].lines(3), got["nat"].lines(3)
+    assert [(ln.move, ln.m) for ln in ref] == [(ln.move, ln.m) for ln in nat]
+    assert all(ln.m is not None and ln.m > 0 for ln in ref)
+
+
+def test_uci_movesleft_for_nets_with_the_head(nets):
+    from linesink import Sink
+
+    from tabula.engine.controller import Engine
+    from tabula.protocols.common import Writer
+    from tabula.protocols.uci import UCI_PARAMS, UciProtocol
+    for name, shown in (("chess-mlh", True), ("chess", False)):
+        sink = Sink()
+        proto = UciProtocol(Engine("chess", extra_params=UCI_PARAMS), Writer(sink))
+        try:
+            proto.handle(f"setoption name WeightsFile value {nets[name]}")
+            proto.handle("setoption name UCI_ShowWDL value true")
+            proto.handle("setoption name UCI_ShowMovesLeft value true")
+            proto.handle("isready")
+            proto.handle("position startpos")
+            proto.handle("go nodes 30")
+            sink.wait_for("bestmove", timeout=60)
+            info = [ln for ln in sink.lines if ln.startswith("info depth")][-1]
+            assert (" movesleft " in info) is shown, info
+            if shown:  # lc0's order: score, wdl, movesleft, hashfull
+                words = info.split()
+                i = words.index("movesleft")
+                assert words[i - 4] == "wdl" and words[i + 2] == "hashfull" and int(words[i + 1]) > 0
+        finally:
+            proto.shutdown()

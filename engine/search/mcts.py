@@ -85,6 +85,8 @@ class Line:
     pv: list[int] = field(default_factory=list)
     mate: int | None = None  #: moves to mate, >0 if the root side mates, <0 if it is mated
     score: float | None = None  #: mean score (go: points of lead) for the side to move; None without a score head
+    #: M of the move, the mean plies left after it (an unvisited move: 1 + the root's); None without a moves-left head
+    m: float | None = None
 
 
 def collision_budget(visits: float, p: SearchParams) -> int:
@@ -635,5 +637,8 @@ class Search:
             if self._scored:
                 score = float(t.ssum[child]) / int(t.sn[child]) if child >= 0 and t.sn[child] > 0 \
                     else self.root_score()
-            out.append(Line(int(t.move[e]), n, q, d, float(t.prior[e]), self.pv(e), mate, score))
+            m = None
+            if self._ml:
+                m = float(t.msum[child]) / n if child >= 0 and n > 0 else 1.0 + t.root_msum / max(t.root_n, 1)
+            out.append(Line(int(t.move[e]), n, q, d, float(t.prior[e]), self.pv(e), mate, score, m))
         return out

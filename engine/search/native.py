@@ -668,7 +668,11 @@ class NativeSearch:
             if self._scored:
                 score = float(t.ssum[child]) / int(t.sn[child]) if child >= 0 and t.sn[child] > 0 \
                     else self.root_score()
-            out.append(Line(int(self._root_moves[i]), n, q, d, float(prior[i]), self.pv(i), mate, score))
+            m = None
+            if self._ml:
+                m = float(t.msum[child]) / n if child >= 0 and n > 0 else \
+                    1.0 + float(t.msum[root]) / max(int(t.n[root]), 1)
+            out.append(Line(int(self._root_moves[i]), n, q, d, float(prior[i]), self.pv(i), mate, score, m))
         return out
 
 
@@ -734,6 +738,7 @@ def warm_up(chess: bool) -> None:
         lp.from_cache(ctx, depth, key, mv)
         lp.queue(ctx, depth, mv, 0, lb.node, lb.path, lb.depth, lb.count, lb.key, key)
         lp.back_up(ctx, depth, 0.5, 0.0, 0.0, True)
+        lp.back_up_m(ctx, depth, 0.5, 0.0, 0.0, True, 3.0)
         lp.end(ctx, depth, 0.0, 0, 0.0, False)
         lp.release(ctx, held, lp.collide(ctx, depth, held, 0))
     k.child_by_move(t, tree.root, 1)
@@ -746,7 +751,10 @@ def warm_up(chess: bool) -> None:
     total = k.softmax_logits(np.zeros((1, 8), np.float32), lb.idx, lb.count, 1, np.float32(1.0), z, offs)
     np.exp(z[:total], out=e[:total])
     k.finish_batch(t, e, offs, 0, lb.node, lb.path, lb.depth, lb.key, w, d, w, not chess, cache.arrays, counters)
+    k.finish_batch_m(t, e, offs, 0, lb.node, lb.path, lb.depth, lb.key, w, d, w, not chess, w, cache.arrays,
+                     counters)  # nets with a moves-left head
     k.drop_leaves(t, 0, lb.node, lb.path, lb.depth)
     cache.put(1, priors, 0.0, 0.0, None)
+    cache.put(1, priors, 0.0, 0.0, None, 5.0)
     cache.get(1)
     cache.clear()
