@@ -14,7 +14,7 @@ from tabula.engine.controller import Engine, Report
 from tabula.engine.games.base import InvalidPositionError
 from tabula.engine.games.chess_game import ChessState, decode_move
 from tabula.engine.options import Param
-from tabula.engine.search.params import with_default
+from tabula.engine.search.params import LC0_SEARCH_PARAMS, with_default
 
 from .common import EngineProtocol, Writer, q_to_cp, wdl_permille
 
@@ -33,6 +33,7 @@ UCI_PARAMS: tuple[Param, ...] = (
           "Input format of an lc0 net that does not declare one (an 'lc0 leela2onnx' export with no "
           "tabula.lc0_format metadata and no .pb.gz of the same name beside it); a net that declares "
           "its format keeps it. auto: classical, with a warning.", choices=OPTION_CHOICES),
+    *LC0_SEARCH_PARAMS,
 )
 
 

@@ -8,12 +8,12 @@ import pytest
 
 from tabula.engine.controller import Engine
 from tabula.engine.options import OptionError, Param, find_param
-from tabula.engine.search.params import GO_SEARCH_PARAMS, SEARCH_PARAMS, SearchParams, with_default
+from tabula.engine.search.params import GO_SEARCH_PARAMS, LC0_SEARCH_PARAMS, SEARCH_PARAMS, SearchParams, with_default
 from tabula.protocols.gtp import GTP_PARAMS
 
 
 def test_field_defaults_come_from_the_declarations():
-    declared = {p.name: p.default for p in (*SEARCH_PARAMS, *GO_SEARCH_PARAMS)}
+    declared = {p.name: p.default for p in (*SEARCH_PARAMS, *LC0_SEARCH_PARAMS, *GO_SEARCH_PARAMS)}
     backed = [f for f in dataclasses.fields(SearchParams) if "option" in f.metadata]
     assert {f.metadata["option"] for f in backed} >= set(declared) - {"SmartPruning"}
     for f in backed:

@@ -31,7 +31,11 @@ SEARCH_PARAMS: tuple[Param, ...] = (
     Param("SmartPruning", "check", True, "Stop early when the best move can no longer change."),
     Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
           0.0, 10.0),
-    # lc0's moves-left utility (nets with a moves-left head only; 0 turns it off)
+)
+
+#: lc0's moves-left utility: only UCI shows these (only lc0 nets have a moves-left head); a net
+#: without the head ignores them, and MovesLeftMaxEffect 0 turns the utility off
+LC0_SEARCH_PARAMS: tuple[Param, ...] = (
     Param("MovesLeftMaxEffect", "float", 0.0345, "Largest moves-left utility added to a move's Q "
           "(nets with a moves-left head; 0: off).", 0.0, 1.0),
     Param("MovesLeftThreshold", "float", 0.8, "The moves-left utility acts where the node's |Q| is "
@@ -51,7 +55,7 @@ GO_SEARCH_PARAMS: tuple[Param, ...] = (
           "Tromp-Taylor result the net disputes (dead stones still on the board) is worth the "
           "net's value of the position before the last pass."),
 )
-_DECLARED: tuple[Param, ...] = (*SEARCH_PARAMS, *GO_SEARCH_PARAMS)
+_DECLARED: tuple[Param, ...] = (*SEARCH_PARAMS, *LC0_SEARCH_PARAMS, *GO_SEARCH_PARAMS)
 
 
 def _option(name: str) -> Any:
