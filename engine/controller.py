@@ -136,6 +136,8 @@ class Engine:
         self._full_told = False
         self._stop = threading.Event()
         self._ponderhit = threading.Event()
+        #: set once the running search has given its answer (its thread then only exits)
+        self._answered = threading.Event()
         self.last_error: Exception | None = None
 
     # -- options and network -------------------------------------------------------------
@@ -247,6 +249,7 @@ class Engine:
         self.wait()
         self._stop.clear()
         self._ponderhit.clear()
+        self._answered.clear()
         state = self.state.copy()
         self._thread = threading.Thread(target=self._run, args=(state, limits, on_info, on_done),
                                         name="tabula-search", daemon=True)
@@ -261,8 +264,9 @@ class Engine:
         self._ponderhit.set()
 
     def searching(self) -> bool:
-        """Whether a search thread is running."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether a search is running and has not answered yet (a GUI may set options the
+        moment ``bestmove`` arrives, while the thread is still exiting)."""
+        return self._thread is not None and self._thread.is_alive() and not self._answered.is_set()
 
     def wait(self) -> None:
         """Block until the running search (if any) has ended."""
@@ -299,6 +303,7 @@ class Engine:
             moves = state.legal_moves()
             best = moves[0] if moves else None
         finally:
+            self._answered.set()
             on_done(best, ponder)
 
     def _search(self, state: GameState, limits: Limits, on_info: InfoFn) -> tuple[int | None, int | None]:
