@@ -516,7 +516,7 @@ def test_option_flag_sets_engine_options(monkeypatch, capsys):
 
     got = options_after_cli(monkeypatch, UsiProtocol, usi_main,
                             "-o", "MoveOverhead=50", "-o", "ResignThreshold=30")
-    assert (got["Move Overhead"], got["ResignThreshold"], got["MinibatchSize"]) == (50, 30, 64)
+    assert (got["Move Overhead"], got["ResignThreshold"], got["MinibatchSize"]) == (50, 30, 16)
     for bad, why in (("ResignThreshold=0.05", "takes an integer"), ("Nope=1", "unknown option"),
                      ("USI_Ponder", "NAME=VALUE")):
         with pytest.raises(SystemExit) as exit_:
