@@ -21,6 +21,7 @@ import numpy as np
 
 from .codecs.base import NetworkMismatchError
 from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_threads
+from .evaluator_api import Evaluator
 from .games.base import GameState
 from .options import OptionError, Options, Param
 from .search.mcts import Line, MoveStat, Search, SearchStats
@@ -120,7 +121,7 @@ class Engine:
         self.game = game
         self.default_net = default_net
         self.options = Options((*ENGINE_PARAMS, *SEARCH_PARAMS, *extra_params))
-        self.evaluator: OnnxEvaluator | None = None
+        self.evaluator: Evaluator | None = None
         self._loaded_key: tuple | None = None
         #: the compiled kernels the loaded net's search needs (None: a game the Python search plays)
         self._kernels: NativeKernels | None = None

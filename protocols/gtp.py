@@ -787,8 +787,7 @@ class GtpProtocol:
 
     def cmd_network(self, args: list[str]) -> str:
         self._require_net()
-        return self.engine.evaluator.describe() if hasattr(self.engine.evaluator, "describe") else \
-            self.engine.net_path()
+        return self.engine.evaluator.describe()  # every Evaluator describes itself
 
 
 def run_gtp(engine: Engine, lines: Iterable[str], write: Writer | None = None, **kwargs) -> None:
