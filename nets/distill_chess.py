@@ -34,15 +34,13 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
-from dataclasses import asdict, dataclass
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .shard_store import write_shard
-from .shards import PlayGame, run_shards, settings_from, shard_parser
+from .shards import EngineTeacher, distill, settings_from, shard_parser
 
 import chess
 import chess.polyglot
@@ -303,30 +301,22 @@ def play_game(eng: UciTeacher, rng: random.Random, s: Settings, seen: set[int],
     return recorded, len(moves)
 
 
-class Teacher:
-    """Stockfish as the shard loop's source (:class:`nets.shards.ShardSource`), one per process."""
+class Teacher(EngineTeacher):
+    """Stockfish as the shard loop's source (:class:`nets.shards.EngineTeacher`), one per process."""
 
-    def __init__(self, s: Settings) -> None:
-        self.s = s
-        self.eng = UciTeacher(s.engine, {"Threads": 1, "Hash": s.hash_mb, "UCI_ShowWDL": True})
-        self.name = self.eng.name
-        self.meta = {"teacher": self.name, "settings": asdict(s), "created": time.strftime("%Y-%m-%d")}
+    def open_engine(self, s: Settings) -> "UciTeacher":
+        return UciTeacher(s.engine, {"Threads": 1, "Hash": s.hash_mb, "UCI_ShowWDL": True})
 
-    def new_shard(self) -> tuple[ShardWriter, PlayGame]:
-        s = self.s
-        writer = ShardWriter(max(s.multipv, s.opening_multipv))
-        cache: dict[int, Analysis] = {}
-        return writer, lambda rng, seen, g: play_game(self.eng, rng, s, seen, cache, writer, g)
+    def new_writer(self) -> ShardWriter:
+        return ShardWriter(max(self.s.multipv, self.s.opening_multipv))
 
-    def close(self) -> None:
-        self.eng.quit()
+    def play(self, rng: random.Random, seen: set[int], g: int, writer: ShardWriter, shard: dict) -> tuple[int, int]:
+        return play_game(self.eng, rng, self.s, seen, shard.setdefault("cache", {}), writer, g)
 
 
 def run(out: Path, n_shards: int, s: Settings, ray_address: str | None = None) -> None:
-    """Generate shards ``0 .. n_shards-1`` into ``out``, skipping the ones that exist
-    (``ray_address``: as Ray tasks, see :func:`nets.shards.run_shards`)."""
-    run_shards(out, n_shards, seed=s.seed, games_per_shard=s.games_per_shard, open_source=partial(Teacher, s),
-               ray_address=ray_address)
+    """Generate shards ``0 .. n_shards-1`` into ``out`` (see :func:`nets.shards.distill`)."""
+    distill(Teacher, out, n_shards, s, ray_address)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import random
 import time
 from pathlib import Path
@@ -32,8 +33,8 @@ import numpy as np
 from .progress import Throttle, log, progress
 from .shard_store import ShardMerger, part_path, shard_done, shard_path, write_shard
 
-__all__ = ["OpenSource", "PlayGame", "ShardSink", "ShardSource", "play_shard", "ray_option", "run_shards",
-           "settings_from", "shard_parser", "shard_path"]
+__all__ = ["EngineTeacher", "OpenSource", "PlayGame", "ShardSink", "ShardSource", "distill", "play_shard",
+           "ray_option", "run_shards", "settings_from", "shard_parser", "shard_path"]
 
 #: How often Ray starts a shard whose worker was lost before the run fails.
 SHARD_RETRIES = 3
@@ -61,6 +62,53 @@ class ShardSource(Protocol):
 
 OpenSource = Callable[[], ShardSource]
 GameTick = Callable[[int, int, int, int], None]
+
+
+class EngineTeacher:
+    """A teacher engine as the shard loop's source (:class:`ShardSource`), one per process.
+
+    A distiller's subclass says how to start its engine (:meth:`open_engine`), what a shard's
+    writer is (:meth:`new_writer`) and how one game is played (:meth:`play`); ``settings`` is
+    its settings dataclass, recorded in every shard's metadata with :meth:`extra_meta`."""
+
+    def __init__(self, settings: Any) -> None:
+        self.s = settings
+        self.eng = self.open_engine(settings)
+        self.name: str = self.eng.name
+        self.meta = {"teacher": self.name, "settings": dataclasses.asdict(settings), **self.extra_meta(settings),
+                     "created": time.strftime("%Y-%m-%d")}
+
+    def open_engine(self, settings: Any) -> Any:
+        """The running teacher engine (it has ``name`` and ``quit()``)."""
+        raise NotImplementedError
+
+    def extra_meta(self, settings: Any) -> dict:
+        """Metadata beyond the teacher's name and settings (none unless a distiller adds some)."""
+        return {}
+
+    def new_writer(self) -> ShardSink:
+        """A fresh writer for one shard."""
+        raise NotImplementedError
+
+    def play(self, rng: random.Random, seen: set[int], g: int, writer: ShardSink, shard: dict) -> tuple[int, int]:
+        """Play game ``g`` of a shard into ``writer``; ``shard`` is that shard's own scratch dict."""
+        raise NotImplementedError
+
+    def new_shard(self) -> tuple[ShardSink, PlayGame]:
+        writer, shard = self.new_writer(), {}
+        return writer, lambda rng, seen, g: self.play(rng, seen, g, writer, shard)
+
+    def close(self) -> None:
+        self.eng.quit()
+
+
+def distill(teacher: type[EngineTeacher], out: Path, n_shards: int, settings: Any,
+            ray_address: str | None = None) -> None:
+    """Make shards ``0 .. n_shards-1`` of ``teacher`` (with ``settings``: its ``seed`` and
+    ``games_per_shard``) into ``out``, skipping the ones that exist (``ray_address``: as Ray
+    tasks, see :func:`run_shards`)."""
+    run_shards(out, n_shards, seed=settings.seed, games_per_shard=settings.games_per_shard,
+               open_source=functools.partial(teacher, settings), ray_address=ray_address)
 
 
 def play_shard(source: ShardSource, k: int, *, seed: int, games_per_shard: int,
