@@ -145,8 +145,9 @@ class Writer:
             if bn[key] is not None:
                 self.floats(bn[key])
 
-    def act(self, name: str, kind: str) -> None:
-        self.tokens(name, ACT_TOKENS[kind])
+    def act(self, name: str, kind: str = "relu") -> None:
+        """An activation record: its name, and from model version 11 its kind (before: ReLU only)."""
+        self.tokens(name, ACT_TOKENS[kind]) if self.version >= 11 else self.tokens(name)
 
     def matmul(self, name: str, w: np.ndarray) -> None:
         self.tokens(name, *w.shape)

@@ -29,48 +29,9 @@ REAL_NET = Path(os.environ.get("TABULA_KATAGO_NET", "/work/katago/g170-b6c96-s17
 F32 = np.float32
 
 
-# -- a writer for KataGo's container ---------------------------------------------------------------
+# -- a writer for KataGo's container: the tiny-net helper's (tests/katago_tinynets.py) -----------------
 
-class KataGoWriter:
-    """ASCII tokens, one record per line; weights as '@BIN@' little-endian float32 or decimal text."""
-
-    def __init__(self, version: int, binary: bool = True) -> None:
-        self.version, self.binary = version, binary
-        self.parts: list[bytes] = []
-
-    def tokens(self, *toks) -> None:
-        self.parts.append((" ".join(str(t) for t in toks) + "\n").encode())
-
-    def floats(self, arr) -> None:
-        flat = np.asarray(arr, F32).ravel()
-        if self.binary:
-            self.parts.append(b"@BIN@" + flat.astype("<f4").tobytes() + b"\n")
-        else:
-            self.parts.append((" ".join(repr(float(v)) for v in flat) + "\n").encode())
-
-    def conv(self, name: str, w: np.ndarray) -> None:
-        self.tokens(name, *w.shape, 1, 1)  # ky kx in out, dilation 1 1
-        self.floats(w)
-
-    def bn(self, name: str, bn: dict) -> None:
-        self.tokens(name, bn["mean"].size, bn["eps"], int(bn["scale"] is not None), int(bn["bias"] is not None))
-        for key in ("mean", "var", "scale", "bias"):
-            if bn[key] is not None:
-                self.floats(bn[key])
-
-    def act(self, name: str) -> None:
-        self.tokens(name, "ACTIVATION_RELU") if self.version >= 11 else self.tokens(name)
-
-    def matmul(self, name: str, w: np.ndarray) -> None:
-        self.tokens(name, *w.shape)
-        self.floats(w)
-
-    def matbias(self, name: str, b: np.ndarray) -> None:
-        self.tokens(name, b.size)
-        self.floats(b)
-
-    def data(self) -> bytes:
-        return b"".join(self.parts)
+from katago_tinynets import Writer as KataGoWriter  # noqa: E402
 
 
 def score_outputs(version: int) -> int:
