@@ -30,6 +30,7 @@ from ..games.chess_game import ChessState, decode_move, encode_move
 from . import chess_rules as cr
 from . import lc0_encoder as lc0
 from .bitboards import U0
+from .movelist import CompiledMoves
 
 __all__ = ["NativeChessState", "native_terminal", "native_key", "P_SEARCH_ROOT"]
 
@@ -85,7 +86,7 @@ _VERDICT = {cr.ONGOING: None, cr.CHECKMATE: LOSS, cr.STALEMATE: DRAW, cr.FIFTY_M
             cr.INSUFFICIENT: DRAW, cr.REPETITION: DRAW}
 
 
-class NativeChessState(GameState):
+class NativeChessState(CompiledMoves, GameState):
     """A chess game (start position plus moves) in a native position array.
 
     ``pos`` is the array (see :mod:`engine.native.chess_rules`, root facts from
@@ -139,19 +140,8 @@ class NativeChessState(GameState):
     def ply(self) -> int:
         return self._ply
 
-    def _count(self) -> int:
-        if self._n < 0:
-            self._n = cr.legal_moves(self.pos, self._buf)
-        return self._n
-
-    def legal_moves(self) -> Sequence[int]:
-        if self._moves is None:
-            self._moves = self._buf[:self._count()].tolist()
-        return self._moves
-
-    def legal_moves_array(self) -> np.ndarray:
-        """The legal moves as an int32 view (valid until the next push/pop)."""
-        return self._buf[:self._count()]
+    def _generate(self, buf: np.ndarray) -> int:
+        return cr.legal_moves(self.pos, buf)
 
     def push(self, move: int) -> None:
         if self._ply >= self._cap:

@@ -15,7 +15,7 @@ GoState.
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ..games.base import DRAW, LOSS, WIN, GameState, IllegalMoveError
 from ..games.go import BLACK, GoState, _parse_color, parse_vertex, vertex
 from . import go_encoder
 from . import go_rules as gr
+from .movelist import CompiledMoves
 
 __all__ = ["NativeGoState"]
 
@@ -31,7 +32,7 @@ _WHY = {gr.OCCUPIED: "point occupied", gr.SUICIDE: "suicide", gr.SUPERKO: "super
         gr.OFF_BOARD: "off the board"}
 
 
-class NativeGoState(GameState):
+class NativeGoState(CompiledMoves, GameState):
     """A go game (start position plus moves) in compiled arrays (``self.g``)."""
 
     game: ClassVar[str] = "go"
@@ -109,20 +110,8 @@ class NativeGoState(GameState):
     def komi(self, value: float) -> None:
         self.g.komi[0] = float(value)
 
-    def _count(self) -> int:
-        if self._n < 0:
-            self._n = gr.legal_moves(self.g, self._buf)
-        return self._n
-
-    def legal_moves(self) -> Sequence[int]:
-        """Legal points ascending, then PASS (cached; don't mutate)."""
-        if self._moves is None:
-            self._moves = self._buf[:self._count()].tolist()
-        return self._moves
-
-    def legal_moves_array(self) -> np.ndarray:
-        """The legal moves as an int32 view (valid until the next change)."""
-        return self._buf[:self._count()]
+    def _generate(self, buf: np.ndarray) -> int:
+        return gr.legal_moves(self.g, buf)
 
     def _changed(self) -> None:
         self._n = -1
