@@ -10,7 +10,7 @@ the overrides below; KataGo 1.17 was built with ``cmake -DUSE_BACKEND=EIGEN``.
 ``--json`` writes the recorded cases of our own tiny nets; ``--check`` runs KataGo and the
 converted ONNX on third-party models (e.g. KataGo's cpp/tests/models) and prints the largest
 differences, writing nothing. Positions have a few stones, no captures, ko or ladders, so the
-inputs are built here (test_katago_import.katago_features) without the engine.
+inputs are built here (katago_rawnn.katago_features) without the engine.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import katago_tinynets as T  # noqa: E402
-from test_katago_import import apply_symmetry, katago_features, softplus, undo_symmetry  # noqa: E402
+from katago_rawnn import apply_symmetry, differences, katago_features, keep_worst, postprocess  # noqa: E402
 
 #: (x_size, y_size, rules, komi, moves, symmetries)
 POSITIONS = [
@@ -107,38 +106,6 @@ def record_cases(katago: str, model: Path, positions: list = POSITIONS) -> list[
 
 # -- comparing ---------------------------------------------------------------------------------------
 
-def postprocess(out: dict, i: int, case: dict, stones: np.ndarray, pla: int, post: tuple) -> dict:
-    """nneval.cpp's post-processing of one row into kata-raw-nn's White-view numbers."""
-    h, w, sym, opt = case["y_size"], case["x_size"], case["symmetry"], case["optimism"]
-    logits = out["out_policy"][i].astype(np.float64)
-    if opt and "out_policy_optimistic" in out:  # one-channel nets ignore the optimism
-        logits = logits + (out["out_policy_optimistic"][i].astype(np.float64) - logits) * opt
-    board = np.where(stones != 0, -np.inf, undo_symmetry(logits[:-1].reshape(h, w), sym))
-    allp = np.concatenate([board.ravel(), logits[-1:]])
-    probs = np.exp(allp - allp.max())
-    probs /= probs.sum()
-    v = out["out_value"][i].astype(np.float64)
-    no_result_off = case["rules"] != "chinese"  # situational superko + area scoring: noResult forced off
-    if no_result_off:
-        v[2] -= 100000
-    e = np.exp(v - v.max())
-    win, loss, no_result = e / e.sum()
-    if no_result_off:
-        win, loss, no_result = win / (win + loss), loss / (win + loss), 0.0
-    s = out["out_score"][i].astype(np.float64)
-    _, mean_mult, stdev_mult, lead_mult = post[:4]
-    mean, stdev, lead = s[0] * mean_mult, softplus(s[1]) * stdev_mult, s[2] * lead_mult
-    mean_sq = (mean * mean + stdev * stdev) * (1 - no_result)
-    mean, lead = mean * (1 - no_result), lead * (1 - no_result)
-    own = np.tanh(undo_symmetry(out["out_ownership"][i].astype(np.float64), sym))
-    sign = 1 if pla == 2 else -1
-    if pla == 1:
-        win, loss = loss, win
-    return {"whiteWin": win, "whiteLoss": loss, "noResult": no_result, "whiteLead": sign * lead,
-            "whiteScoreSelfplay": sign * mean, "whiteScoreSelfplaySq": mean_sq,
-            "policy": probs[:-1].reshape(h, w), "policyPass": probs[-1], "whiteOwnership": sign * own}
-
-
 def compare_proto(proto, post: tuple, cases: list[dict]) -> dict[str, float]:
     """Largest |ours − KataGo's| per output over ``cases``."""
     import onnxruntime as ort
@@ -152,16 +119,7 @@ def compare_proto(proto, post: tuple, cases: list[dict]) -> dict[str, float]:
         spatial, glob, stones, pla = katago_features(case)
         x = apply_symmetry(spatial, case["symmetry"])[None]
         out = dict(zip(names, sess.run(None, {"input_spatial": x, "input_global": glob[None]})))
-        got = postprocess(out, 0, case, stones, pla, post)
-        want_policy = np.array([[np.nan if p is None else p for p in row] for row in case["policy"]])
-        assert np.array_equal(np.isnan(want_policy), stones != 0), "illegal points differ"
-        diffs = {"policy": np.nanmax(np.abs(got["policy"] - want_policy)),
-                 "policyPass": abs(got["policyPass"] - case["policyPass"]),
-                 "ownership": np.abs(got["whiteOwnership"] - np.array(case["whiteOwnership"])).max()}
-        for key in ("whiteWin", "whiteLoss", "noResult", "whiteLead", "whiteScoreSelfplay"):
-            diffs[key] = abs(got[key] - case[key])
-        for key, val in diffs.items():
-            worst[key] = max(worst.get(key, 0.0), float(val))
+        keep_worst(worst, differences(postprocess(out, 0, case, stones, pla, post), case, stones))
     return worst
 
 

@@ -112,6 +112,28 @@ def random_model(version: int, layout: str, act: str = "relu", seed: int = 0, c:
     return m
 
 
+def param_count(m: dict) -> int:
+    """KataGo's count of a model's parameters: every weight, but of a batch norm only its scale and
+    bias (an RMS norm: gamma, and beta where it has one); numbers that are not arrays (eps, head
+    counts, RoPE's theta) are no weights. Serves this file's models and test_katago_import's."""
+    total = 0
+
+    def walk(x) -> None:
+        nonlocal total
+        if isinstance(x, dict) and "mean" in x:
+            total += sum(x[k].size for k in ("scale", "bias") if x[k] is not None)
+        elif isinstance(x, dict):
+            for val in x.values():
+                walk(val)
+        elif isinstance(x, (list, tuple)):
+            for val in x:
+                walk(val)
+        elif isinstance(x, np.ndarray):
+            total += x.size
+    walk([m["trunk"], m["policy"], m["value"]])
+    return total
+
+
 # -- the file format -------------------------------------------------------------------------------
 
 ACT_TOKENS = {"relu": "ACTIVATION_RELU", "identity": "ACTIVATION_IDENTITY", "mish": "ACTIVATION_MISH",
@@ -161,28 +183,24 @@ class Writer:
         self.tokens(name, n["gamma"].size, n["eps"])
         self.floats(n["gamma"])
 
-    def block(self, name: str, kind: str, b: dict) -> None:
-        self.tokens(kind)
-        if kind == "ordinary_block":
+    def block(self, name: str, kind: str, b: dict, token: str | None = None) -> None:
+        """One trunk block; ``token`` is the kind written (default ``kind``: a test writes an unknown one)."""
+        self.tokens(token or kind)
+        if kind in ("ordinary_block", "gpool_block"):  # norm, act, conv(s), norm, act, conv around the residual
             self.tokens(name)
             self.bn(f"{name}/norm1", b["pre_bn"])
             self.act(f"{name}/actv1", b["act"])
-            self.conv(f"{name}/w1", b["conv1"])
+            if kind == "ordinary_block":
+                self.conv(f"{name}/w1", b["conv1"])
+            else:
+                self.conv(f"{name}/w1a", b["regular"])
+                self.conv(f"{name}/w1b", b["gpool"])
+                self.bn(f"{name}/norm1b", b["gpool_bn"])
+                self.act(f"{name}/actv1b", b["act"])
+                self.matmul(f"{name}/w1r", b["to_bias"])
             self.bn(f"{name}/norm2", b["mid_bn"])
             self.act(f"{name}/actv2", b["act"])
-            self.conv(f"{name}/w2", b["conv2"])
-        elif kind == "gpool_block":
-            self.tokens(name)
-            self.bn(f"{name}/norm1", b["pre_bn"])
-            self.act(f"{name}/actv1", b["act"])
-            self.conv(f"{name}/w1a", b["regular"])
-            self.conv(f"{name}/w1b", b["gpool"])
-            self.bn(f"{name}/norm1b", b["gpool_bn"])
-            self.act(f"{name}/actv1b", b["act"])
-            self.matmul(f"{name}/w1r", b["to_bias"])
-            self.bn(f"{name}/norm2", b["mid_bn"])
-            self.act(f"{name}/actv2", b["act"])
-            self.conv(f"{name}/w2", b["final"])
+            self.conv(f"{name}/w2", b["conv2" if kind == "ordinary_block" else "final"])
         elif kind == "nested_bottleneck_block":
             self.tokens(name, len(b["blocks"]))
             self.bn(f"{name}/normpre", b["pre_bn"])
@@ -210,6 +228,41 @@ class Writer:
             self.matmul(f"{name}/l1", b["l1"])
             self.matmul(f"{name}/gate", b["gate"])
             self.matmul(f"{name}/l2", b["l2"])
+
+    def policy_head(self, p: dict, p1_name: str = "p1/w") -> None:
+        """The policy head (``p1_name``: older files name the first conv p1/intermediate_conv/w)."""
+        self.tokens("policyhead")
+        if self.version >= 17:
+            self.tokens(p["channels"], 0, 0, 0)
+        self.conv(p1_name, p["p1"])
+        self.conv("g1/w", p["g1"])
+        self.bn("g1/norm", p["g1_bn"])
+        self.act("g1/actv", p["act"])
+        self.matmul("matmulg2w", p["to_bias"])
+        self.bn("p1/norm", p["p1_bn"])
+        self.act("p1/actv", p["act"])
+        self.conv("p2/w", p["p2"])
+        self.matmul("matmulpass", p["pass1"])
+        if self.version >= 15:
+            self.matbias("matbiaspass", p["pass_b"])
+            self.act("passactv", p["act"])
+            self.matmul("matmulpass2", p["pass2"])
+
+    def value_head(self, vh: dict) -> None:
+        self.tokens("valuehead")
+        if self.version >= 17:
+            self.tokens(0, 0, 0)
+        self.conv("v1/w", vh["v1"])
+        self.bn("v1/norm", vh["v1_bn"])
+        self.act("v1/actv", vh["act"])
+        self.matmul("v2/w", vh["v2"])
+        self.matbias("v2/b", vh["v2b"])
+        self.act("v2/actv", vh["act"])
+        self.matmul("v3/w", vh["v3"])
+        self.matbias("v3/b", vh["v3b"])
+        self.matmul("sv3/w", vh["sv3"])
+        self.matbias("sv3/b", vh["sv3b"])
+        self.conv("vownership/w", vh["own"])
 
     def data(self) -> bytes:
         return b"".join(self.parts)
@@ -254,36 +307,8 @@ def serialize(m: dict, binary: bool = True) -> bytes:
         w.floats(tip["gamma"])
         w.floats(tip["beta"])
     w.act("trunk/actv", t["act"])
-    w.tokens("policyhead")
-    if v >= 17:
-        w.tokens(p["channels"], 0, 0, 0)
-    w.conv("p1/w", p["p1"])
-    w.conv("g1/w", p["g1"])
-    w.bn("g1/norm", p["g1_bn"])
-    w.act("g1/actv", p["act"])
-    w.matmul("matmulg2w", p["to_bias"])
-    w.bn("p1/norm", p["p1_bn"])
-    w.act("p1/actv", p["act"])
-    w.conv("p2/w", p["p2"])
-    w.matmul("matmulpass", p["pass1"])
-    if v >= 15:
-        w.matbias("matbiaspass", p["pass_b"])
-        w.act("passactv", p["act"])
-        w.matmul("matmulpass2", p["pass2"])
-    w.tokens("valuehead")
-    if v >= 17:
-        w.tokens(0, 0, 0)
-    w.conv("v1/w", vh["v1"])
-    w.bn("v1/norm", vh["v1_bn"])
-    w.act("v1/actv", vh["act"])
-    w.matmul("v2/w", vh["v2"])
-    w.matbias("v2/b", vh["v2b"])
-    w.act("v2/actv", vh["act"])
-    w.matmul("v3/w", vh["v3"])
-    w.matbias("v3/b", vh["v3b"])
-    w.matmul("sv3/w", vh["sv3"])
-    w.matbias("sv3/b", vh["sv3b"])
-    w.conv("vownership/w", vh["own"])
+    w.policy_head(p)
+    w.value_head(vh)
     return w.data()
 
 

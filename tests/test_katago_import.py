@@ -23,6 +23,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from tabula.nets.katago_import import (KataGoFormatError, default_output, import_katago,  # noqa: E402
                                 read_model)
+# the g170 net's comparison with KataGo's kata-raw-nn (katago_features is also test_katago_codec's)
+from katago_rawnn import apply_symmetry, differences, katago_features, keep_worst, postprocess  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 REAL_NET = Path(os.environ.get("TABULA_KATAGO_NET", "/work/katago/g170-b6c96-s175395328-d26788732.bin.gz"))
@@ -31,7 +33,7 @@ F32 = np.float32
 
 # -- a writer for KataGo's container: the tiny-net helper's (tests/katago_tinynets.py) -----------------
 
-from katago_tinynets import Writer as KataGoWriter  # noqa: E402
+from katago_tinynets import Writer as KataGoWriter, param_count  # noqa: E402
 
 
 def score_outputs(version: int) -> int:
@@ -85,69 +87,12 @@ def serialize(m: dict, binary: bool = True, block_kind: str | None = None) -> by
     w.conv("conv1", t["conv"])
     w.matmul("ginputw", t["global"])
     for i, (kind, b) in enumerate(t["blocks"]):
-        w.tokens(block_kind or kind)
-        w.tokens(f"rconv{i + 1}")
-        w.bn(f"rconv{i + 1}/norm1", b["pre_bn"])
-        w.act(f"rconv{i + 1}/actv1")
-        if kind == "ordinary_block":
-            w.conv(f"rconv{i + 1}/w1", b["conv1"])
-            w.bn(f"rconv{i + 1}/norm2", b["mid_bn"])
-            w.act(f"rconv{i + 1}/actv2")
-            w.conv(f"rconv{i + 1}/w2", b["conv2"])
-        else:
-            w.conv(f"rconv{i + 1}/w1a", b["regular"])
-            w.conv(f"rconv{i + 1}/w1b", b["gpool"])
-            w.bn(f"rconv{i + 1}/norm1b", b["gpool_bn"])
-            w.act(f"rconv{i + 1}/actv1b")
-            w.matmul(f"rconv{i + 1}/w1r", b["to_bias"])
-            w.bn(f"rconv{i + 1}/norm2", b["mid_bn"])
-            w.act(f"rconv{i + 1}/actv2")
-            w.conv(f"rconv{i + 1}/w2", b["final"])
+        w.block(f"rconv{i + 1}", kind, {**b, "act": "relu"}, token=block_kind)
     w.bn("trunk/norm", t["tip_bn"])
     w.act("trunk/actv")
-    w.tokens("policyhead")
-    w.conv("p1/intermediate_conv/w", p["p1"])
-    w.conv("g1/w", p["g1"])
-    w.bn("g1/norm", p["g1_bn"])
-    w.act("g1/actv")
-    w.matmul("matmulg2w", p["to_bias"])
-    w.bn("p1/norm", p["p1_bn"])
-    w.act("p1/actv")
-    w.conv("p2/w", p["p2"])
-    w.matmul("matmulpass", p["to_pass"])
-    w.tokens("valuehead")
-    w.conv("v1/w", v["v1"])
-    w.bn("v1/norm", v["v1_bn"])
-    w.act("v1/actv")
-    w.matmul("v2/w", v["v2"])
-    w.matbias("v2/b", v["v2b"])
-    w.act("v2/actv")
-    w.matmul("v3/w", v["v3"])
-    w.matbias("v3/b", v["v3b"])
-    w.matmul("sv3/w", v["sv3"])
-    w.matbias("sv3/b", v["sv3b"])
-    w.conv("vownership/w", v["own"])
+    w.policy_head({**p, "act": "relu", "pass1": p["to_pass"]}, p1_name="p1/intermediate_conv/w")
+    w.value_head({**v, "act": "relu"})
     return w.data()
-
-
-def expected_params(m: dict) -> int:
-    """KataGo's count: every weight, but of a batch norm only its scale and bias."""
-    total = 0
-
-    def walk(x) -> None:
-        nonlocal total
-        if isinstance(x, dict) and "mean" in x:
-            total += sum(x[k].size for k in ("scale", "bias") if x[k] is not None)
-        elif isinstance(x, dict):
-            for val in x.values():
-                walk(val)
-        elif isinstance(x, (list, tuple)):
-            for val in x:
-                walk(val)
-        elif isinstance(x, np.ndarray):
-            total += x.size
-    walk([m["trunk"], m["policy"], m["value"]])
-    return total
 
 
 # -- an independent numpy forward pass ---------------------------------------------------------------
@@ -277,7 +222,7 @@ def test_metadata_and_signature(tiny) -> None:
     assert meta["tabula.game"] == "go" and meta["tabula.codec"] == "katago-v7"
     assert meta["tabula.value"] == "katago" and meta["tabula.katago.input_version"] == "7"
     assert meta["tabula.katago.model_name"] == "tiny-b2c8" and meta["tabula.katago.model_version"] == "8"
-    assert meta["tabula.katago.parameters"] == str(expected_params(m))
+    assert meta["tabula.katago.parameters"] == str(param_count(m))
     assert meta["tabula.source"] == src.name and meta["tabula.converted_by"] == "tabula nets import-katago"
     assert [i.name for i in proto.graph.input] == ["input_spatial", "input_global"]
     assert [o.name for o in proto.graph.output] == ["out_policy", "out_value", "out_score", "out_ownership"]
@@ -291,7 +236,7 @@ def test_text_and_plain_variants_read_the_same(tiny, tmp_path) -> None:
                        ("t.bin", serialize(m))]:
         (tmp_path / name).write_bytes(data)
         got = read_model(tmp_path / name)
-        assert got.params() == ref.params() == expected_params(m)
+        assert got.params() == ref.params() == param_count(m)
         np.testing.assert_array_equal(got.trunk.initial_conv.weight, ref.trunk.initial_conv.weight)
         np.testing.assert_array_equal(got.value.sv3_bias.bias, ref.value.sv3_bias.bias)
     # conv weights come out as [out, in, ky, kx]
@@ -395,7 +340,7 @@ def test_cli_import(tiny, tmp_path) -> None:
     result = CliRunner().invoke(main, ["nets", "import-katago", str(copy)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "tiny-b2c8.onnx").is_file()
-    assert f"{expected_params(m):,} parameters" in result.output and "katago-v7" in result.output
+    assert f"{param_count(m):,} parameters" in result.output and "katago-v7" in result.output
     out = tmp_path / "sub" / "x.onnx"
     result = CliRunner().invoke(main, ["nets", "import-katago", str(copy), "-o", str(out)])
     assert result.exit_code == 0 and out.is_file()
@@ -420,125 +365,6 @@ def test_cli_errors(tmp_path, monkeypatch) -> None:
 
 
 # -- the real g170 net against KataGo's own outputs ---------------------------------------------------------
-
-RULES = {"chinese": {"ko": "simple", "suicide": False}, "new-zealand": {"ko": "situational", "suicide": True}}
-
-
-def gtp_point(coord: str, y_size: int) -> tuple[int, int]:
-    """GTP vertex → (y, x) with y = 0 the top row."""
-    col = "ABCDEFGHJKLMNOPQRSTUVWXYZ".index(coord[0].upper())
-    return y_size - int(coord[1:]), col
-
-
-def liberties(board: np.ndarray, y: int, x: int) -> int:
-    """Liberties of the chain at (y, x)."""
-    colour, seen, libs, todo = board[y, x], {(y, x)}, set(), [(y, x)]
-    while todo:
-        cy, cx = todo.pop()
-        for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
-            if 0 <= ny < board.shape[0] and 0 <= nx < board.shape[1]:
-                if board[ny, nx] == 0:
-                    libs.add((ny, nx))
-                elif board[ny, nx] == colour and (ny, nx) not in seen:
-                    seen.add((ny, nx))
-                    todo.append((ny, nx))
-    return len(libs)
-
-
-def katago_features(case: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Inputs v7 for a few-stone position without captures, ko, ladders or territory.
-
-    Returns (spatial [22,H,W], global [19], board with +1 = side to move, side to move: 1 black / 2 white).
-    The area planes 18/19 hold just the stones: the one empty region touches both colours.
-    """
-    h, w = case["y_size"], case["x_size"]
-    board = np.zeros((h, w), np.int8)  # 1 black, 2 white
-    for colour, coord in case["moves"]:
-        board[gtp_point(coord, h)] = 1 if colour == "b" else 2
-    pla = 2 if case["moves"][-1][0] == "b" else 1
-    opp = 3 - pla
-    x = np.zeros((22, h, w), F32)
-    x[0] = 1
-    x[1], x[2] = board == pla, board == opp
-    for y, xx in zip(*np.nonzero(board)):
-        libs = liberties(board, y, xx)
-        if libs <= 3:
-            x[2 + libs, y, xx] = 1
-    for plane, (colour, coord) in enumerate(reversed(case["moves"][-5:])):
-        x[9 + plane][gtp_point(coord, h)] = 1
-    x[18], x[19] = x[1], x[2]
-    g = np.zeros(19, F32)
-    self_komi = case["komi"] if pla == 2 else -case["komi"]
-    g[5] = self_komi / 20
-    rules = RULES[case["rules"]]
-    g[6], g[7] = {"simple": (0, 0), "positional": (1, 0.5), "situational": (1, -0.5)}[rules["ko"]]
-    g[8] = rules["suicide"]
-    g[18] = komi_wave(self_komi, h * w)
-    stones = np.where(board == 0, 0, np.where(board == pla, 1, -1))
-    return x, g, stones, pla
-
-
-def komi_wave(self_komi: float, area: int) -> float:
-    """Global 18: triangle wave of the komi around the drawable komis (area scoring)."""
-    floor = np.floor(self_komi / 2) * 2 if area % 2 == 0 else np.floor((self_komi - 1) / 2) * 2 + 1
-    delta = min(max(self_komi - floor, 0.0), 2.0)
-    return delta if delta < 0.5 else 1 - delta if delta < 1.5 else delta - 2
-
-
-def apply_symmetry(planes: np.ndarray, sym: int) -> np.ndarray:
-    """KataGo's input symmetry on [..., H, W]: flip y (bit 0), flip x (bit 1), then transpose (bit 2, square only)."""
-    if sym & 1:
-        planes = planes[..., ::-1, :]
-    if sym & 2:
-        planes = planes[..., :, ::-1]
-    if sym & 4 and planes.shape[-1] == planes.shape[-2]:
-        planes = np.swapaxes(planes, -1, -2)
-    return np.ascontiguousarray(planes)
-
-
-def undo_symmetry(planes: np.ndarray, sym: int) -> np.ndarray:
-    if sym & 4 and planes.shape[-1] == planes.shape[-2]:
-        planes = np.swapaxes(planes, -1, -2)
-    if sym & 2:
-        planes = planes[..., :, ::-1]
-    if sym & 1:
-        planes = planes[..., ::-1, :]
-    return planes
-
-
-def softplus(v: float) -> float:
-    return float(np.log1p(np.exp(v)))
-
-
-def postprocess(out: dict[str, np.ndarray], i: int, case: dict, stones: np.ndarray, pla: int) -> dict:
-    """nneval.cpp's post-processing of one row, into kata-raw-nn's White-view numbers."""
-    h, w, sym = case["y_size"], case["x_size"], case["symmetry"]
-    logits = out["out_policy"][i].astype(np.float64)
-    board = undo_symmetry(logits[:-1].reshape(h, w), sym)
-    board = np.where(stones != 0, -np.inf, board)
-    allp = np.concatenate([board.ravel(), logits[-1:]])
-    probs = np.exp(allp - allp.max())
-    probs /= probs.sum()
-    v = out["out_value"][i].astype(np.float64)
-    no_result_off = RULES[case["rules"]]["ko"] != "simple"
-    if no_result_off:
-        v[2] -= 100000
-    e = np.exp(v - v.max())
-    win, loss, no_result = e / e.sum()
-    if no_result_off:
-        win, loss, no_result = win / (win + loss), loss / (win + loss), 0.0
-    s = out["out_score"][i].astype(np.float64)
-    mean, stdev, lead = s[0] * 20, softplus(s[1]) * 20, s[2] * 20
-    mean_sq = (mean * mean + stdev * stdev) * (1 - no_result)
-    mean, lead = mean * (1 - no_result), lead * (1 - no_result)
-    own = np.tanh(undo_symmetry(out["out_ownership"][i].astype(np.float64), sym))
-    sign = 1 if pla == 2 else -1
-    if pla == 1:
-        win, loss = loss, win
-    return {"whiteWin": win, "whiteLoss": loss, "noResult": no_result, "whiteLead": sign * lead,
-            "whiteScoreSelfplay": sign * mean, "whiteScoreSelfplaySq": mean_sq,
-            "policy": probs[:-1].reshape(h, w), "policyPass": probs[-1], "whiteOwnership": sign * own}
-
 
 @pytest.fixture(scope="module")
 def real_net(tmp_path_factory) -> Path:
@@ -569,16 +395,9 @@ def max_differences(cases: list[dict], real_net: Path) -> dict[str, float]:
     worst: dict[str, float] = {}
     for i, (case, (_, _, stones, pla)) in enumerate(zip(cases, feats)):
         got = postprocess(out, i, case, stones, pla)
-        want_policy = np.array([[np.nan if p is None else p for p in row] for row in case["policy"]])
-        assert np.array_equal(np.isnan(want_policy), stones != 0), "illegal points differ"
-        diffs = {"policy": np.nanmax(np.abs(got["policy"] - want_policy)),
-                 "policyPass": abs(got["policyPass"] - case["policyPass"]),
-                 "ownership": np.abs(got["whiteOwnership"] - np.array(case["whiteOwnership"])).max(),
-                 "scoreSq_rel": abs(got["whiteScoreSelfplaySq"] / case["whiteScoreSelfplaySq"] - 1)}
-        for key in ("whiteWin", "whiteLoss", "noResult", "whiteLead", "whiteScoreSelfplay"):
-            diffs[key] = abs(got[key] - case[key])
-        for key, val in diffs.items():
-            worst[key] = max(worst.get(key, 0.0), float(val))
+        diffs = differences(got, case, stones)
+        diffs["scoreSq_rel"] = abs(got["whiteScoreSelfplaySq"] / case["whiteScoreSelfplaySq"] - 1)
+        keep_worst(worst, diffs)
     return worst
 
 
