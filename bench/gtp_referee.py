@@ -25,6 +25,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from tabula.engine.games.go import BLACK, WHITE, GoState, parse_vertex, vertex
 
@@ -101,8 +102,11 @@ class Game:
 
 
 def play_game(black: GtpClient, white: GtpClient, scorer: GtpClient | None, size: int, komi: float,
-              max_moves: int, clock: tuple[float, float, int] | None) -> Game:
-    """Play one game; the result is ``B+3.5`` style, ``B+R`` (resign), ``B+T`` (time), ``B+F`` (forfeit)."""
+              max_moves: int, clock: tuple[float, float, int] | None, opening: Sequence[str] = ()) -> Game:
+    """Play one game; the result is ``B+3.5`` style, ``B+R`` (resign), ``B+T`` (time), ``B+F`` (forfeit).
+
+    ``opening``: vertices played first, alternately from Black, sent to both engines with
+    ``play`` (off the clock; they count towards ``max_moves`` and are part of the record)."""
     game = Game(black.name, white.name)
     players = {BLACK: black, WHITE: white}
     state = GoState(size, komi)
@@ -112,6 +116,13 @@ def play_game(black: GtpClient, white: GtpClient, scorer: GtpClient | None, size
             p.send(cmd)
         if clock:
             p.send(f"time_settings {clock[0]:g} {clock[1]:g} {clock[2]}")
+    for text in opening:
+        move = parse_vertex(text, size)
+        word = "bw"[state.turn]
+        state.push(move)
+        game.moves.append(vertex(move, size))
+        for p in players.values():
+            p.send(f"play {word} {vertex(move, size)}")
 
     def lose(colour: int, tag: str, why: str) -> Game:
         game.result, game.reason = f"{'BW'[1 - colour]}+{tag}", why

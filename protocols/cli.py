@@ -343,8 +343,9 @@ def bench(game: str, net: str | None, backend: str, search: str | None, backend_
 @click.option("--games", type=click.IntRange(1), default=2, show_default=True,
               help="Games in all; consecutive games form a pair (one opening, colours swapped).")
 @click.option("--openings", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Chess: EPD / FEN lines / PGN. Shogi: 'startpos|sfen S [moves …]' lines.")
-@click.option("--opening-plies", type=click.IntRange(0), default=None, help="Cut PGN/SFEN openings to N plies.")
+              help="Chess: EPD / FEN lines / PGN. Shogi: 'startpos|sfen S [moves …]' lines. "
+                   "Go: lines of vertices played from Black, e.g. 'E5 C3 G7'.")
+@click.option("--opening-plies", type=click.IntRange(0), default=None, help="Cut openings to N plies.")
 @click.option("--opening-order", type=click.Choice(["sequential", "random"]), default="sequential",
               show_default=True)
 @click.option("--seed", type=int, default=None, help="Seed for --opening-order random.")

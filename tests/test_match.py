@@ -226,6 +226,19 @@ def test_load_openings(tmp_path):
         load_openings(tmp_path / "missing.epd", "chess")
 
 
+def test_load_go_openings(tmp_path):
+    f = tmp_path / "go.txt"
+    f.write_text("E5 C3 g7  # three moves\n\n# a comment\nC3 pass D4\n")
+    ops = load_openings(f, "go", size=9)
+    assert [o.moves for o in ops] == [("E5", "C3", "G7"), ("C3", "pass", "D4")]
+    assert ops[0].fen is None and ops[0].label == "three moves"
+    assert [o.moves for o in load_openings(f, "go", plies=1, size=9)] == [("E5",), ("C3",)]
+    for text, why in (("E5 E5\n", "illegal"), ("E5 K10\n", "not a vertex"), ("J9\n", "not a vertex")):
+        f.write_text(text)
+        with pytest.raises(MatchError, match=why):
+            load_openings(f, "go", size=9 if why != "not a vertex" or text != "J9\n" else 8)
+
+
 # -- scripted fake engines --------------------------------------------------------------------------
 FAKE_UCI = textwrap.dedent('''
     import sys, time, chess
@@ -425,13 +438,17 @@ def test_go_match_over_gtp(tmp_path):
                    metadata={"tabula.game": "go", "tabula.codec": "go", "tabula.value": "tanh",
                              "tabula.board_size": "9"})
     tab = f"cmd='{sys.executable} -m protocols.cli gtp --net {net} --visits 4 --resign-threshold 0' name=Tabula"
+    ops = tmp_path / "go_openings.txt"
+    ops.write_text("E5 C3\n")
     r = CliRunner().invoke(main, ["match", "--game", "go", "--engine", tab, "--engine",
                                   f"cmd='{GNUGO} --mode gtp --level 0' name=GnuGo", "--games", "2",
-                                  "--max-moves", "8", "--scorer", "", "--out", str(tmp_path / "g.sgf"), "--json"])
+                                  "--max-moves", "8", "--scorer", "", "--out", str(tmp_path / "g.sgf"), "--json",
+                                  "--openings", str(ops)])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["games"] == 2 and [x["black"] for x in data["results"]] == ["Tabula", "GnuGo"]
-    assert (tmp_path / "g.sgf").read_text().count("(;GM[1]") == 2
+    sgf = (tmp_path / "g.sgf").read_text()
+    assert sgf.count("(;GM[1]") == 2 and sgf.count(";B[ee];W[cg]") == 2  # both games start with the opening
 
 
 def test_cli_needs_two_engines_and_a_limit():

@@ -77,9 +77,7 @@ def match_config(game: str, engines: Sequence[str], *, games: int = 2, openings:
     if not any(s.tc or s.nodes or s.movetime or s.depth for s in specs) and limits == Limits() \
             and game != "go":
         raise MatchError("give a limit: --tc, --byoyomi, --nodes, --st or --depth (or per engine)")
-    ops = load_openings(openings, game, opening_plies) if openings and game != "go" else None
-    if openings and game == "go":
-        raise MatchError("go matches start from the empty board; --openings is for chess and shogi")
+    ops = load_openings(openings, game, opening_plies, size) if openings else None
     if max_moves is None:
         max_moves = {"shogi": 512, "go": 0}.get(game, 0)
     cfg = MatchConfig(

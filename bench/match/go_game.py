@@ -27,7 +27,8 @@ def play_go_game(players: tuple[GtpPlayer, GtpPlayer], setup: GameSetup, scorer,
             return failure_result(rec, side, names, exc)
     clock = go_clock(players[0].limits.tc)
     try:
-        g = play_game(players[0].client, players[1].client, scorer, size, komi, max_moves or 3 * size * size, clock)
+        g = play_game(players[0].client, players[1].client, scorer, size, komi, max_moves or 3 * size * size, clock,
+                      setup.opening.moves)
     except EngineFailure as exc:  # a set-up command or the scorer failed
         dead = [s for s, p in enumerate(players) if p.client is None or p.client.proc.poll() is not None]
         for p in players:

@@ -1,4 +1,5 @@
-"""Opening positions for a match: read from EPD / FEN / PGN (chess) or SFEN lines (shogi), checked."""
+"""Opening positions for a match: read from EPD / FEN / PGN (chess), SFEN lines (shogi) or move
+lines (go), checked."""
 
 from __future__ import annotations
 
@@ -96,14 +97,43 @@ def _shogi_openings(path: Path, plies: int | None) -> list[Opening]:
     return out
 
 
-def load_openings(path: str | Path, game: str, plies: int | None = None) -> list[Opening]:
+def _go_openings(path: Path, plies: int | None, size: int) -> list[Opening]:
+    """One opening a line: GTP vertices (``pass`` allowed) played alternately from Black on the
+    empty ``size``×``size`` board, e.g. ``E5 C3 G7``; ``#`` starts a comment."""
+    from tabula.engine.games.go import GoState, parse_vertex, vertex
+
+    out = []
+    for raw in path.read_text().splitlines():
+        text = raw.split("#", 1)[0].split()
+        if not text:
+            continue
+        moves = text[:plies] if plies is not None else text
+        state = GoState(size, 7.0)
+        played = []
+        for m in moves:
+            try:
+                move = parse_vertex(m, size)
+            except ValueError:
+                raise MatchError(f"{path}: {m!r} is not a vertex on {size}x{size} in opening {raw.strip()!r}") from None
+            if not state.is_legal(move):
+                raise MatchError(f"{path}: illegal move {m!r} in opening {raw.strip()!r}")
+            state.push(move)
+            played.append(vertex(move, size))
+        out.append(Opening(None, tuple(played), raw.split("#", 1)[1].strip() if "#" in raw else ""))
+    return out
+
+
+def load_openings(path: str | Path, game: str, plies: int | None = None, size: int = 9) -> list[Opening]:
     """Openings from a file: chess EPD / FEN lines / PGN (first ``plies`` moves of each game),
-    shogi ``[position] startpos|sfen S [moves …]`` lines or bare SFENs. Each is checked."""
+    shogi ``[position] startpos|sfen S [moves …]`` lines or bare SFENs, go move lines on a
+    ``size`` board (:func:`_go_openings`). Each is checked."""
     p = Path(path)
     if not p.is_file():
         raise MatchError(f"openings file not found: {p}")
+    readers = {"chess": lambda: _chess_openings(p, plies), "shogi": lambda: _shogi_openings(p, plies),
+               "go": lambda: _go_openings(p, plies, size)}
     try:
-        ops = _chess_openings(p, plies) if game == "chess" else _shogi_openings(p, plies)
+        ops = readers[game]()
     except MatchError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear message
