@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tabula.engine.codecs import katago_features
+from tabula.engine.codecs import katago_board
 from tabula.engine.codecs.katago_features import (
     GLOBAL_FEATURES, SPATIAL_FEATURES, KataFeatures, KataRules, _point_neighbours, playable)
 from tabula.engine.games.go import GoState
@@ -156,7 +156,7 @@ def test_cached_equals_from_scratch(size: int, rules: KataRules, games: int, pli
 
 def test_cached_equals_from_scratch_when_ladders_run_out_of_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A tiny node budget makes ladder answers depend on move order and chain lists: still exact."""
-    monkeypatch.setattr(katago_features, "LADDER_BUDGET", 3)
+    monkeypatch.setattr(katago_board, "LADDER_BUDGET", 3)  # the name the searches read
     assert compare_search_pattern(13, KataRules(), 2, 120, seed=3, every=4) > 100
 
 

@@ -569,12 +569,12 @@ class KataFeatures:
         key = (state.komi, pla, self._handicap_bonus(state))
         fixed = self._glob_cache.get(key)
         if fixed is None:
-            fixed = self._glob_cache[key] = self._fixed_globals(state, pla)
+            fixed = self._glob_cache[key] = self.fixed_globals(state, pla)
         glob[5:14] = fixed[5:14]
         glob[14] = ends
         glob[15:] = fixed[15:]
 
-    def _fixed_globals(self, state: GoState, pla: int) -> np.ndarray:
+    def fixed_globals(self, state: GoState, pla: int) -> np.ndarray:
         """Every global but the pass flags and 14, for this komi and side to move."""
         f32 = np.float32
         glob = np.zeros(GLOBAL_FEATURES, np.float32)

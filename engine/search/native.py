@@ -386,7 +386,7 @@ class NativeSearch:
             return rows
         if self._go is not None:
             rows = self._go.gather(t, self._mask, self._sc, self._params, self._counters, self.cache.arrays, limit,
-                                   budget, p.max_collision_events, slot.inputs[next(iter(slot.inputs))],
+                                   budget, p.max_collision_events, slot.inputs,
                                    p.net_scores_passes, lb, self._held)
             if rows < 0:
                 self._held = np.zeros(2 * self._held.size, np.int32)
