@@ -32,6 +32,11 @@ For every minibatch size the benchmark measures, in the same run and process:
   **tree_bytes_per_node** — the compiled tree's bytes (node records and edges) per expanded
   node at the end of the searches (None for the Python reference).
 
+With ``search_threads`` above 1 (``--search-threads N``) the compiled search runs on N search
+threads (engine/search/workers.py), each calling the network itself, several batches at once;
+then ``search_cpu_us_per_node`` is the CPU time of those threads (and the driving one) less their
+time inside the network, and ``net_busy_fraction`` sums the threads' network time (it may pass 1).
+
 ``backend="trivial"`` (``--backend trivial``) puts :class:`engine.evaluator.TrivialEvaluator`
 in the network's place: uniform priors and a fixed value, answered at once, so ``nps`` and
 ``search_cpu_us_per_node`` measure the search alone.
@@ -52,6 +57,7 @@ import math
 import os
 import platform
 import pstats
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -64,7 +70,7 @@ from tabula.engine.codecs.base import Codec
 from tabula.engine.controller import NATIVE_GAMES
 from tabula.engine.evaluator import Batch, EvalCache, OnnxEvaluator, TrivialEvaluator, default_threads
 from tabula.engine.games.base import GameState
-from tabula.engine.search.mcts import Search
+from tabula.engine.search.mcts import Search, SearchStats
 from tabula.engine.search.native import NativeSearch, NativeTree, compiled_leaves, warm_up
 from tabula.engine.search.nncache import NativeEvalCache
 from tabula.engine.search.params import SearchParams
@@ -183,6 +189,7 @@ class BenchResult:
     net_us_per_eval_in_search: float
     search: str = "native"
     tree_bytes_per_node: float | None = None
+    search_threads: int = 1
     profile: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict:
@@ -260,11 +267,13 @@ class _TimedEvaluator:
     """An :class:`~tabula.engine.evaluator_api.Evaluator` around another for one bench run: the
     same net and codec, but the batches a search submits run on this object's own worker
     thread, which counts them and times each network call (wall and thread CPU), so the report
-    can tell idle network gaps from a slow network. ``run`` (the root's evaluation) is not timed."""
+    can tell idle network gaps from a slow network. ``run`` (the search threads' calls, and the
+    root's evaluation, which :func:`search_position` leaves out) is counted and timed the same way."""
 
     def __init__(self, ev: OnnxEvaluator | TrivialEvaluator) -> None:
         self._ev = ev
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabula-bench-net")
+        self._lock = threading.Lock()
         self.batches = 0
         self.net_wall = 0.0
         self.net_cpu = 0.0
@@ -284,14 +293,18 @@ class _TimedEvaluator:
         return self._ev.new_batch(capacity)
 
     def run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
-        """The wrapped evaluator's answer, on the calling thread (not counted)."""
-        return self._ev.run(batch, n)
+        """The wrapped evaluator's answer, on the calling thread (counted and timed)."""
+        with self._lock:
+            self.batches += 1
+        return self._timed_run(batch, n)
 
     def _timed_run(self, batch: Batch, n: int) -> dict[str, np.ndarray]:
         t0, c0 = time.perf_counter(), time.thread_time()
         out = self._ev.run(batch, n)
-        self.net_wall += time.perf_counter() - t0
-        self.net_cpu += time.thread_time() - c0
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+        with self._lock:
+            self.net_wall += wall
+            self.net_cpu += cpu
         return out
 
     def warmup(self) -> None:
@@ -305,7 +318,8 @@ class _TimedEvaluator:
 
     def submit(self, batch: Batch, n: int) -> "Future[dict[str, np.ndarray]]":
         """Queue the first ``n`` rows on the worker thread (as :meth:`OnnxEvaluator.submit`), timed."""
-        self.batches += 1
+        with self._lock:
+            self.batches += 1
         return self._pool.submit(self._timed_run, batch, n)
 
     def close(self) -> None:
@@ -324,22 +338,25 @@ def default_search(game: str) -> str:
 
 def search_position(ev: OnnxEvaluator | TrivialEvaluator, state: GameState, batch: int, *,
                     seconds: float | None = None, nodes: int | None = None, profiler: cProfile.Profile | None = None,
-                    timed: _TimedEvaluator | None = None, search: str | None = None) -> SearchRun:
+                    timed: _TimedEvaluator | None = None, search: str | None = None,
+                    search_threads: int = 1) -> SearchRun:
     """Search ``state`` on a fresh tree with the eval cache off until the time or node limit.
 
     The root's own evaluation (batch of one, in the constructor) is outside the timing.
     ``timed`` lets successive positions share one network thread, as a game does; ``search``
-    picks the compiled search or the Python reference (default: the engine's for the game).
+    picks the compiled search or the Python reference (default: the engine's for the game);
+    ``search_threads`` above 1 runs the compiled search on that many threads.
     """
     if seconds is None and nodes is None:
         raise ValueError("give seconds or nodes")
     own = timed is None
     if timed is None:
         timed = _TimedEvaluator(ev)
-    b0, w0, c0_net = timed.counters()
     kind = search or default_search(state.game)
     if kind not in SEARCHES:
         raise ValueError(f"unknown search {kind!r}; choose one of {', '.join(SEARCHES)}")
+    if search_threads > 1 and kind != "native":
+        raise ValueError("several search threads need the compiled search (--search native)")
     params = SearchParams(minibatch=batch)
     tree: NativeTree | Tree
     run: NativeSearch | Search
@@ -349,28 +366,16 @@ def search_position(ev: OnnxEvaluator | TrivialEvaluator, state: GameState, batc
     else:
         tree = Tree(TREE_BYTES)
         run = Search(state, tree, timed, EvalCache(0), params)
-    idle = 0
+    b0, w0, c0_net = timed.counters()
     if profiler is not None:
         profiler.enable()
     c0 = time.thread_time()
     t0 = time.perf_counter()
     try:
-        while True:
-            s = run.stats()
-            if nodes is not None and s.playouts >= nodes:
-                break
-            if seconds is not None and time.perf_counter() - t0 >= seconds:
-                break
-            if s.root_proven or s.tree_full:
-                break
-            before = s.playouts
-            run.step()
-            if run.stats().playouts == before and run.pending == 0:
-                idle += 1
-                if idle >= 3:  # nothing left to expand (every line ends in a proven result)
-                    break
-            else:
-                idle = 0
+        if search_threads > 1:
+            _drive_threads(run, search_threads, t0, seconds, nodes)  # type: ignore[arg-type]
+        else:
+            _drive(run, t0, seconds, nodes)
         run.finish(wait=True)
     finally:
         wall = time.perf_counter() - t0
@@ -381,10 +386,40 @@ def search_position(ev: OnnxEvaluator | TrivialEvaluator, state: GameState, batc
             timed.close()
     s = run.stats()
     b1, w1, c1_net = timed.counters()
+    if search_threads > 1:  # the search threads' CPU, less their time in the network
+        cpu += run.thread_cpu_seconds - (c1_net - c0_net)  # type: ignore[union-attr]
     native = isinstance(tree, NativeTree)
     return SearchRun(s.playouts, s.net_positions, b1 - b0, wall, cpu, run.eval_seconds,
                      w1 - w0, c1_net - c0_net, tree.bytes_used() if native else 0,
                      tree.expanded_nodes() if native else 0)
+
+
+def _over(s: SearchStats, t0: float, seconds: float | None, nodes: int | None) -> bool:
+    """Whether a bench search is done: its limit reached, the root proven or the tree full."""
+    timed_out = seconds is not None and time.perf_counter() - t0 >= seconds
+    return (nodes is not None and s.playouts >= nodes) or timed_out or s.root_proven or s.tree_full
+
+
+def _drive(run: NativeSearch | Search, t0: float, seconds: float | None, nodes: int | None) -> None:
+    """The one-thread search: batch cycles until the limit (or nothing is left to expand)."""
+    idle = 0
+    while not _over(run.stats(), t0, seconds, nodes):
+        before = run.stats().playouts
+        run.step()
+        if run.stats().playouts == before and run.pending == 0:
+            idle += 1
+            if idle >= 3:  # nothing left to expand (every line ends in a proven result)
+                return
+        else:
+            idle = 0
+
+
+def _drive_threads(run: NativeSearch, threads: int, t0: float, seconds: float | None, nodes: int | None) -> None:
+    """``threads`` search threads until the limit (or nothing is left to expand); exact at ``nodes``."""
+    limit = float("inf") if nodes is None else float(nodes)
+    run.start_threads(threads, lambda s, in_flight: limit - s.playouts - in_flight)
+    while not _over(run.stats(), t0, seconds, nodes) and not run.stalled:
+        run.wait(0.002)
 
 
 def profile_text(profiler: cProfile.Profile, top: int = 25) -> str:
@@ -407,10 +442,11 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
               ceiling_seconds: float | None = None, positions: str | Path | None = None,
               max_positions: int | None = None, profile: bool = False, profile_top: int = 25,
               progress: ProgressFn | None = None, backend_options: str = "",
-              search: str | None = None) -> list[BenchResult]:
+              search: str | None = None, search_threads: int = 1) -> list[BenchResult]:
     """Measure every batch size; see the module docstring for what each number means.
 
     ``search``: ``native`` or ``python`` (default: the one the engine runs for ``game``);
+    ``search_threads``: search threads of the compiled search (each calls the network itself);
     ``backend="trivial"``: no network (TrivialEvaluator), the search alone.
     ``seconds`` / ``nodes`` bound each position's search (whichever comes first);
     ``ceiling_seconds`` is the time of the network-alone run (default: twice ``seconds``,
@@ -431,7 +467,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
         ev = TrivialEvaluator(net, max_batch=max(batches))
     else:
         ev = OnnxEvaluator(net, backend=backend, threads=threads, max_batch=max(batches),
-                           backend_options=backend_options)
+                           backend_options=backend_options, callers=search_threads)
     try:
         if ev.codec.game != game:
             raise ValueError(f"{net} is a {ev.codec.game} network, not a {game} one")
@@ -460,7 +496,8 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
 
             # on a GPU every call runs at the evaluator's full batch: one evaluator per size, as in a game
             bev = ev if not ev.padded or b == ev.max_batch else OnnxEvaluator(  # type: ignore[union-attr]
-                net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options)
+                net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options,
+                callers=search_threads)
             try:
                 n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
                 tick(f"batch {b}: network alone")
@@ -470,7 +507,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                     timed.warmup()
                     for i, spec in enumerate(specs):
                         runs.append(search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                                    timed=timed, search=search))
+                                                    timed=timed, search=search, search_threads=search_threads))
                         tick(f"batch {b}: search {i + 1}/{len(specs)}")
                 finally:
                     timed.close()
@@ -486,14 +523,14 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                     prof = cProfile.Profile()
                     for i, spec in enumerate(specs):
                         search_position(bev, parse_position(game, spec), b, seconds=seconds, nodes=nodes,
-                                        profiler=prof, search=search)
+                                        profiler=prof, search=search, search_threads=search_threads)
                         tick(f"batch {b}: profiled search {i + 1}/{len(specs)}")
                     prof_text = profile_text(prof, profile_top)
                 results.append(_summarise(
                     runs, (n1 + n2) / (t1 + t2), at_mean, game=game,
                     backend=_BACKEND_OF_PROVIDER.get(provider, backend), net=str(net), batch=b, threads=threads,
                     provider=provider, device=device, positions=len(specs), seconds_per_position=seconds,
-                    nodes_per_position=nodes, search=search, profile=prof_text))
+                    nodes_per_position=nodes, search=search, profile=prof_text, search_threads=search_threads))
             finally:
                 if bev is not ev:
                     bev.close()
@@ -540,7 +577,8 @@ def format_table(results: Sequence[BenchResult]) -> str:
          if r0.nodes_per_position else "")
     tree = f", {r0.tree_bytes_per_node:g} tree bytes per expanded node" if r0.tree_bytes_per_node else ""
     head = (f"{r0.game} · {Path(r0.net).name} · {r0.provider} · {r0.threads} net thread(s) · {r0.device}\n"
-            f"{r0.positions} positions, {limit} each, fresh tree, eval cache off, {r0.search} search{tree}\n")
+            f"{r0.positions} positions, {limit} each, fresh tree, eval cache off, {r0.search} search"
+            f" on {r0.search_threads} thread(s){tree}\n")
     cols = ("batch", "mean batch", "nps", "ceiling/s", "fraction", "@mean batch", "overhead µs/node",
             "search CPU µs/node", "net busy", "net wait")
     rows = [cols]

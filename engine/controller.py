@@ -1,11 +1,13 @@
-"""The engine controller: one position, the options, one search thread, the time manager.
+"""The engine controller: one position, the options, the search's threads, the time manager.
 
 Protocol front ends (UCI, USI, GTP) only translate text into these calls. Which
 calls block is stated on each: ``go`` and ``stop`` return at once; ``ensure_ready``
 and ``set_position`` may block (loading the net, waiting for a search to end).
 
 Results come back through callbacks run on the search thread: ``on_info`` about
-every second and once before the end, ``on_done`` exactly once per ``go``.
+every second and once before the end, ``on_done`` exactly once per ``go``. With
+``SearchThreads`` above 1 that thread keeps the limits, the reports and ``stop`` while the
+search threads (engine/search/workers.py) work on the tree.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .codecs.base import NetworkMismatchError
-from .evaluator import BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_threads
+from .evaluator import (BACKENDS, EvalCache, NetworkLoadError, OnnxEvaluator, default_search_threads,
+                        default_threads)
 from .evaluator_api import Evaluator
 from .games.base import GameState
 from .options import OptionError, Options, Param
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 NATIVE_GAMES = frozenset({"chess", "shogi", "go"})
 
 DEFAULT_NET = "<default>"
+#: seconds the controller's thread waits for a search thread's batch before it looks at the
+#: limits and ``stop`` again
+THREADS_POLL_S = 0.005
 
 #: Options every front end shows (protocols add their own, e.g. UCI_ShowWDL).
 ENGINE_PARAMS: tuple[Param, ...] = (
@@ -51,7 +57,13 @@ ENGINE_PARAMS: tuple[Param, ...] = (
     Param("BackendOptions", "string", "",
           "Options of the cuda/tensorrt provider as key=value,… (e.g. trt_fp16_enable=True)."),
     Param("Threads", "spin", default_threads(),
-          "CPU threads for the network (the search runs on its own thread beside them).", 1, 256),
+          "CPU threads for the network, all together: the search threads calling it and its own "
+          "helpers (the compiled search needs a sliver of a core beside them).", 1, 256),
+    Param("SearchThreads", "spin", default_search_threads(),
+          "Search threads on one tree, each with a batch of its own in the network (2 on two or more "
+          "cores: two batches run at once). 1 gives the one-thread search, deterministic at fixed "
+          "nodes. The Python reference search (while the kernels compile) ignores it and runs one.",
+          1, 64),
     Param("NNCacheSize", "spin", 200_000, "Positions kept in the network result cache.", 0, 10_000_000),
     Param("Hash", "spin", 256, "Memory for the search tree, in MB.", 16, 65536),
     Param("MultiPV", "spin", 1, "Number of best lines reported.", 1, 500),
@@ -176,14 +188,14 @@ class Engine:
         """
         self.wait()
         key = (self.net_path(), self.options["Backend"], self.options["Threads"],
-               self.options["MinibatchSize"], self.options["BackendOptions"])
+               self.options["MinibatchSize"], self.options["BackendOptions"], self.options["SearchThreads"])
         if self.evaluator is not None and key == self._loaded_key:
             return None
         old, self.evaluator, self._loaded_key = self.evaluator, None, None
         if old is not None:
             old.close()
         ev = OnnxEvaluator(key[0], backend=key[1], threads=key[2], max_batch=max(1, key[3]),
-                           backend_options=key[4])
+                           backend_options=key[4], callers=key[5])
         if ev.codec.game != self.game:
             ev.close()
             raise NetworkMismatchError(f"{key[0]} is a {ev.codec.game} network; this engine plays {self.game}")
@@ -338,52 +350,54 @@ class Engine:
             stoppers += timed
         chain = self._chain(stoppers, params, native)
         single = len(moves) == 1 and limits.timed and not waiting
+        threaded = native and int(self.options["SearchThreads"]) > 1 and not single
+        if threaded:  # the closure reads chain and deadline when called: a ponderhit rebinds both
+            search.start_threads(int(self.options["SearchThreads"]),  # type: ignore[union-attr]
+                                 lambda st, in_flight: self._room(chain, deadline, st, in_flight))
         last_info = time.monotonic()
         stop_by_limit = False
         idle_steps = 0
-        while not self._stop.is_set():
-            if limits.ponder and self._ponderhit.is_set():
-                limits.ponder = False
-                waiting = limits.infinite
-                timed, deadline = self._time_chain(limits, state, search.stats().elapsed)
-                chain = self._chain(stoppers + timed, params, native)
-            s = search.stats()
-            if single:
-                break
-            if not waiting and chain.should_stop(s):
-                stop_by_limit = True
-                break
-            if s.root_proven or (s.tree_full and not native):
-                if not waiting:
+        try:
+            while not self._stop.is_set():
+                if limits.ponder and self._ponderhit.is_set():
+                    limits.ponder = False
+                    waiting = limits.infinite
+                    timed, deadline = self._time_chain(limits, state, search.stats().elapsed)
+                    chain = self._chain(stoppers + timed, params, native)
+                s = search.stats()
+                if single:
                     break
-                # nothing left to search: wait for stop/ponderhit without burning a core,
-                # still reporting (a proven mate shows during `go infinite` analysis)
-                self._stop.wait(0.05)
+                if not waiting and chain.should_stop(s):
+                    stop_by_limit = True
+                    break
+                if s.root_proven or (s.tree_full and not native):
+                    if not waiting:
+                        break
+                    # nothing left to search: wait for stop/ponderhit without burning a core,
+                    # still reporting (a proven mate shows during `go infinite` analysis)
+                    self._stop.wait(0.05)
+                    now = time.monotonic()
+                    if now - last_info >= limits.info_interval:
+                        last_info = now
+                        on_info(self._report(search, multipv))
+                    continue
+                if threaded:
+                    search.wait(THREADS_POLL_S)  # type: ignore[union-attr]
+                    idle = search.stalled  # type: ignore[union-attr]
+                else:
+                    idle_steps = self._step(search, params, self._room(chain, deadline, s, search.pending), idle_steps)
+                    idle = idle_steps >= 3
+                if idle:  # nothing left to expand (e.g. every line ends in a draw)
+                    if not waiting:
+                        break
+                    self._stop.wait(0.05)
                 now = time.monotonic()
                 if now - last_info >= limits.info_interval:
                     last_info = now
                     on_info(self._report(search, multipv))
-                continue
-            room = chain.remaining_playouts(s) - search.pending
-            if deadline != float("inf"):
-                per_leaf = s.elapsed / max(s.playouts, 1)
-                room = min(room, (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0)
-            search.batch_limit = int(max(0 if room <= 0 else 1, min(params.minibatch, room)))
-            search.remaining_playouts = max(room, 0)
-            before = s.playouts
-            search.step()
-            if search.stats().playouts == before and search.pending == 0:
-                idle_steps += 1
-                if idle_steps >= 3:  # nothing left to expand (e.g. every line ends in a draw)
-                    if not waiting:
-                        break
-                    self._stop.wait(0.05)
-            else:
-                idle_steps = 0
-            now = time.monotonic()
-            if now - last_info >= limits.info_interval:
-                last_info = now
-                on_info(self._report(search, multipv))
+        except BaseException:
+            search.finish(wait=False)
+            raise
         # a nodes limit wants every playout; any other reason ends at once
         search.finish(wait=stop_by_limit and chain.reason == "nodes")
         if waiting and not self._stop.is_set():
@@ -395,6 +409,27 @@ class Engine:
         if lines and len(lines[0].pv) > 1:
             ponder = lines[0].pv[1]
         return best, ponder
+
+    @staticmethod
+    def _room(chain: Chain, deadline: float, s: SearchStats, in_flight: int) -> float:
+        """Playouts the next batch may make: what the limits allow less the leaves in flight,
+        and near a hard ``deadline`` a third of what the remaining time is expected to hold."""
+        room = chain.remaining_playouts(s) - in_flight
+        if deadline != float("inf"):
+            per_leaf = s.elapsed / max(s.playouts, 1)
+            room = min(room, (deadline - s.elapsed) / max(per_leaf, 1e-5) / 3.0)
+        return room
+
+    @staticmethod
+    def _step(search: NativeSearch | Search, params: SearchParams, room: float, idle_steps: int) -> int:
+        """One batch cycle of the one-thread search, sized by ``room``; the empty cycles in a row."""
+        search.batch_limit = int(max(0 if room <= 0 else 1, min(params.minibatch, room)))
+        search.remaining_playouts = max(room, 0)
+        before = search.stats().playouts
+        search.step()
+        if search.stats().playouts == before and search.pending == 0:
+            return idle_steps + 1
+        return 0
 
     def _chain(self, stoppers: list[Stopper], params: SearchParams, native: bool) -> Chain:
         # a full tree is no reason for NativeSearch to stop: it goes on inside it

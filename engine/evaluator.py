@@ -3,7 +3,9 @@
 The flow is lc0's backend flow: a search fills rows of a :class:`Batch`'s input
 buffers through the codec, then :meth:`OnnxEvaluator.submit` runs it on the
 evaluator's own worker thread (onnxruntime releases the GIL), so the search can
-gather the next batch while the network runs. Two batches alternate.
+gather the next batch while the network runs. Two batches alternate. With several search
+threads (the ``SearchThreads`` option) each thread calls :meth:`OnnxEvaluator.run` itself:
+one session runs their batches at the same time (``session.run`` is thread-safe).
 
 >>> ev = OnnxEvaluator("net.onnx", backend="cpu")      # doctest: +SKIP
 >>> b = ev.new_batch(); ev.codec.encode(state, b.inputs, 0)
@@ -13,6 +15,7 @@ gather the next batch while the network runs. Two batches alternate.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -36,8 +39,29 @@ class NetworkLoadError(RuntimeError):
 
 
 def default_threads() -> int:
-    """Intra-op threads for the net: all cores but one, which the search thread keeps."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """CPU threads for the net (the ``Threads`` option): every core. The compiled search needs
+    a sliver of one (about 6 % of a core per 2,000 nodes/s in chess), so leaving it a whole core,
+    as this default did before the search was compiled, left that core mostly idle; the table
+    in :data:`THREADS_MEASURED` has the figures."""
+    return max(1, os.cpu_count() or 2)
+
+
+def default_search_threads() -> int:
+    """Search threads on one tree (the ``SearchThreads`` option): two where there are two cores,
+    so two batches are in the network at once (see :data:`THREADS_MEASURED`)."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def intra_op_threads(threads: int, callers: int) -> int:
+    """onnxruntime's intra-op pool size for ``threads`` network threads in all when ``callers``
+    search threads call the session at once: each caller works in its own ``run`` and the pool
+    adds ``threads − callers`` helpers, so one caller gets all ``threads`` and e.g. two callers on
+    two threads run one-threaded each, side by side.
+
+    >>> intra_op_threads(2, 1), intra_op_threads(2, 2), intra_op_threads(8, 2)
+    (2, 1, 7)
+    """
+    return max(1, int(threads) - max(1, int(callers)) + 1)
 
 
 def available_providers() -> list[str]:
@@ -138,12 +162,14 @@ class OnnxEvaluator:
     """
 
     def __init__(self, path: str | Path, *, backend: str = "auto", threads: int | None = None,
-                 max_batch: int = 256, spin: bool = False, backend_options: str = "") -> None:
+                 max_batch: int = 256, spin: bool = False, backend_options: str = "", callers: int = 1) -> None:
         self.path = str(path)
         self.backend = backend
         self.threads = threads or default_threads()
+        #: search threads that call :meth:`run` at the same time (the pool is sized for them)
+        self.callers = max(1, int(callers))
         providers = with_options(pick_providers(backend), parse_backend_options(backend_options))
-        self.session = _open_session(path, providers, self.threads, spin)
+        self.session = _open_session(path, providers, intra_op_threads(self.threads, self.callers), spin)
         self.signature = _signature(path, self.session)
         self.codec: Codec = codec_for(self.signature)
         self.max_batch = max_batch
@@ -155,7 +181,8 @@ class OnnxEvaluator:
         #: shape it has seen before (measured on an H100, onnxruntime-gpu 1.31) — which is far
         #: more than the padding rows cost. The shape is run once now, at load time.
         self.padded = self.providers[0] != "CPUExecutionProvider"
-        self._stage: Batch | None = None
+        #: per calling thread: the full-size batch a smaller one is copied into on a GPU
+        self._local = threading.local()
         if self.padded:
             self.warmup()
 
@@ -167,15 +194,17 @@ class OnnxEvaluator:
         """Evaluate the first ``n`` rows now (blocks; releases the GIL while the net runs).
 
         On a GPU the net sees ``max_batch`` rows: the rows past ``n`` hold stale inputs and
-        their outputs are dropped; a smaller batch is first copied into a full-size one.
+        their outputs are dropped; a smaller batch is first copied into a full-size one (one
+        per calling thread, so several search threads may call this at once).
         """
         if self.padded and n <= self.max_batch:
             if batch.capacity != self.max_batch:
-                if self._stage is None:
-                    self._stage = self.new_batch(self.max_batch)
+                stage = getattr(self._local, "stage", None)
+                if stage is None:
+                    stage = self._local.stage = self.new_batch(self.max_batch)
                 for name, buf in batch.inputs.items():
-                    self._stage.inputs[name][:n] = buf[:n]
-                batch = self._stage
+                    stage.inputs[name][:n] = buf[:n]
+                batch = stage
             m = self.max_batch
         else:
             m = n
@@ -201,8 +230,9 @@ class OnnxEvaluator:
 
     def describe(self) -> str:
         """One line for ``info string``: file, codec, provider."""
+        callers = f", {self.callers} search threads calling it" if self.callers > 1 else ""
         return (f"{Path(self.path).name}: codec {self.codec.name}, {self.providers[0]}, "
-                f"{self.threads} thread(s)")
+                f"{self.threads} thread(s){callers}")
 
 
 class TrivialEvaluator:

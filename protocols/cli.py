@@ -265,6 +265,8 @@ def _default_bench_net(game: str) -> str | None:
 @click.option("--batch", "batches", default="16,32,64,128,256", show_default=True,
               help="Minibatch sizes to measure, comma-separated.")
 @threads_option
+@click.option("--search-threads", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Search threads of the compiled search on one tree, each with its own batch in the network.")
 @click.option("--seconds", type=click.FloatRange(0.01), default=None,
               help="Search time per position [default: 1, or none when --nodes is given].")
 @click.option("--nodes", type=click.IntRange(1), default=None, help="Playouts per position.")
@@ -282,7 +284,7 @@ def _default_bench_net(game: str) -> str | None:
               help="Python's GIL switch interval in seconds during the run (default: Python's 0.005).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: if a terminal].")
 def bench(game: str, net: str | None, backend: str, search: str | None, backend_options: str, batches: str,
-          threads: int | None,
+          threads: int | None, search_threads: int,
           seconds: float | None, nodes: int | None, ceiling_seconds: float | None, positions: str | None, max_positions: int | None,
           as_json: bool, plot: str | None, profile: bool, profile_top: int, switch_interval: float | None,
           progress: bool | None) -> None:
@@ -322,7 +324,7 @@ def bench(game: str, net: str | None, backend: str, search: str | None, backend_
                             nodes=nodes, ceiling_seconds=ceiling_seconds, positions=positions,
                             max_positions=max_positions, profile=profile, profile_top=profile_top,
                             progress=_progress_bar if show else None, backend_options=backend_options,
-                            search=search)
+                            search=search, search_threads=search_threads)
     except (OSError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -23,8 +23,8 @@ expected line is the engine's version.
 How it runs: the nets of :func:`build_nets` are built in a temporary folder, which is the working
 directory during the session (so ``setoption name WeightsFile value random.onnx`` reads as it
 would in a real session; GTP's default net for an n×n board is ``go<n>.onnx`` there, standing in
-for the bundled nets). ``Threads`` defaults to 1 instead of the machine's core count less one, so
-the option list reads alike everywhere; the transcripts start with ``--backend cpu`` so that a
+for the bundled nets). ``Threads`` and ``SearchThreads`` default to 1 instead of the machine's
+figures, so the option list reads alike everywhere (and fixed-node searches stay deterministic); the transcripts start with ``--backend cpu`` so that a
 machine with a GPU reads them alike too (``auto`` would pick it, and ``loaded …`` names it).
 
 Before it sends the next input the runner waits until what the engine wrote since the last input
@@ -65,8 +65,10 @@ FILES = sorted(HERE.glob("*.txt"))
 WAIT_S = 15.0
 MARKER = "..."
 
-#: Threads' default is the machine's core count less one: pinned so the option list reads the same
-THREADS_1 = find_param(ENGINE_PARAMS, "Threads").with_default(1, "Transcripts: 1 on every machine.")
+#: Threads' default is the machine's core count, SearchThreads' 2 on two cores or more: pinned so the
+#: option list reads the same everywhere, and one search thread keeps fixed-node searches deterministic
+PINNED_THREADS = (find_param(ENGINE_PARAMS, "Threads").with_default(1, "Transcripts: 1 on every machine."),
+             find_param(ENGINE_PARAMS, "SearchThreads").with_default(1, "Transcripts: 1 on every machine."))
 
 _MASK = re.compile(r"\b(time|nps) -?\d+")
 
@@ -252,15 +254,15 @@ def _start(t: Transcript, out: Collector):
     if t.protocol == "gtp":
         from tabula.protocols.gtp import GTP_PARAMS, GtpProtocol
 
-        engine = Engine("go", extra_params=(*GTP_PARAMS, THREADS_1))
+        engine = Engine("go", extra_params=(*GTP_PARAMS, *PINNED_THREADS))
     elif t.protocol == "uci":
         from tabula.protocols.uci import UCI_PARAMS, UciProtocol
 
-        engine = Engine("chess", extra_params=(*UCI_PARAMS, THREADS_1))
+        engine = Engine("chess", extra_params=(*UCI_PARAMS, *PINNED_THREADS))
     else:
         from tabula.protocols.usi import USI_PARAMS, UsiProtocol
 
-        engine = Engine("shogi", extra_params=(*USI_PARAMS, THREADS_1))
+        engine = Engine("shogi", extra_params=(*USI_PARAMS, *PINNED_THREADS))
     if backend:
         engine.set_option("Backend", backend)
     if net and t.protocol != "gtp":

@@ -331,6 +331,9 @@ def test_resign_threshold(gloomy_shogi_net):
         proto.handle("go nodes 30")
         assert sink.wait_for("bestmove")[0] != "bestmove resign"  # default 0: never resign
         proto.handle("setoption name ResignThreshold value 50")
+        # one search thread: at 30 nodes its batches stay one ply deep (a second thread's batch,
+        # steered around the first's leaves in flight, may enter a child's child, where q ≈ +1)
+        proto.handle("setoption name SearchThreads value 1")
         proto.handle("usinewgame")  # a fresh tree: every searched move sits one ply deep, q ≈ −1
         proto.handle("go nodes 30")
         assert sink.wait_for("bestmove", 2)[1] == "bestmove resign"

@@ -13,6 +13,9 @@ step of a playout that touches it runs in compiled kernels (engine/search/kernel
 
 One batch completes in two kernels around one numpy ``exp``: priors, cache, backups. As in the
 reference, the network evaluates batch *k* on its own thread while batch *k+1* is gathered.
+With several search threads (:meth:`NativeSearch.start_threads`, engine/search/workers.py)
+each thread gathers, evaluates and completes batches of its own on this one tree; every kernel
+that touches the tree runs under :attr:`NativeSearch.lock`, the network outside it.
 
 When the tree is full — no node record or no edges left — the search goes on inside it: a
 descent that would need a new node (or the edges of a new leaf) counts as a collision, as one
@@ -24,10 +27,11 @@ into a leaf in flight does, and ``stats().tree_full`` turns true.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 
@@ -46,6 +50,7 @@ from .params import SearchParams
 _MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 #: chess positions have at most 218 legal moves; the kernels use rows of this width
 _CHESS_MOVES = 256
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def branching_hint(game: str, board_size: int | None = None) -> int:
@@ -195,9 +200,49 @@ class _Leaves:
         self.idx = np.zeros((capacity, moves), np.int64)
 
 
+def _locked(method: _F) -> _F:
+    """``method`` run under the search's :attr:`~NativeSearch.lock` (search threads may be
+    changing the tree meanwhile)."""
+    @functools.wraps(method)
+    def locked(self: "NativeSearch", *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked  # type: ignore[return-value]
+
+
+class Prepared(NamedTuple):
+    """A batch's network outputs turned into what the tree takes (:meth:`NativeSearch.prepare`)."""
+
+    out: dict[str, np.ndarray]
+    lane: "Lane"
+    rows: int
+    q: np.ndarray
+    d: np.ndarray
+    score: np.ndarray
+    m: np.ndarray | None
+
+
+class Lane:
+    """What one batch needs from its gathering to its completion: the net's input buffers
+    (``slot``), the leaves, the softmax work arrays; ``rows`` of its leaves are in flight."""
+
+    def __init__(self, evaluator: Evaluator, capacity: int, moves: int) -> None:
+        self.slot: Batch = evaluator.new_batch(capacity)
+        self.leaves = _Leaves(capacity, moves)
+        self.z = np.zeros(capacity * moves, np.float32)
+        self.e = np.zeros(capacity * moves, np.float32)
+        self.offs = np.zeros(capacity + 1, np.int64)
+        self.rows = 0
+
+
 class NativeSearch:
     """A search from one root on a :class:`NativeTree`; :class:`engine.search.mcts.Search`'s
-    interface. ``compiled`` picks the chess gatherer (None: whenever it serves the game)."""
+    interface. ``compiled`` picks the chess gatherer (None: whenever it serves the game).
+
+    Driven by :meth:`step` (one thread: today's pipeline of two batches) or, after
+    :meth:`start_threads`, by several search threads until :meth:`finish`; the reading
+    methods (:meth:`stats`, :meth:`lines`, …) take :attr:`lock`, so the controller's thread may
+    call them while the threads search."""
 
     def __init__(self, state: GameState, tree: NativeTree, evaluator: Evaluator, cache: NativeEvalCache,
                  params: SearchParams, *, root_moves: Sequence[int] | None = None,
@@ -230,13 +275,11 @@ class NativeSearch:
         self.params = params
         self.abort = abort or threading.Event()
         self._t = tree.arrays
-        cap = max(1, params.minibatch)
-        self._slots: list[Batch] = [evaluator.new_batch(cap), evaluator.new_batch(cap)]
-        width = _CHESS_MOVES if self._native_chess else k.MAX_EDGES
-        self._leafbufs = [_Leaves(cap, width), _Leaves(cap, width)]
-        self._z = np.zeros(cap * width, np.float32)
-        self._e = np.zeros(cap * width, np.float32)
-        self._offs = np.zeros(cap + 1, np.int64)
+        #: held by whoever runs a kernel on the tree, the eval cache or the counters (several
+        #: search threads), and by the reading methods; never while the network runs
+        self.lock = threading.RLock()
+        self._lanes = [self.new_lane(), self.new_lane()]
+        self._workers: Any = None
         self._sc = k.new_scratch()
         self._counters = np.zeros(k.STATS_WORDS, np.int64)
         self._root_out = np.zeros(3, np.int64)
@@ -249,11 +292,13 @@ class NativeSearch:
         self._pmoves = np.zeros(k.MAX_DEPTH, np.int32)
         self._ctx: tuple[np.ndarray, lp.LeafCtx] | None = None
         self._k = 0
-        self._inflight: tuple[Future, int, int] | None = None
+        self._inflight: tuple[Future, Lane, int] | None = None
         self._t0 = time.monotonic()
         self._stats = SearchStats()
         self._net_positions = 0
         self.eval_seconds = 0.0
+        #: CPU seconds of the search threads that have ended (network calls included)
+        self.thread_cpu_seconds = 0.0
         self.batch_limit = params.minibatch
         self.remaining_playouts: float = float("inf")
         self._empty_mask = np.zeros(0, np.uint8)
@@ -271,7 +316,7 @@ class NativeSearch:
                              "use NativeTree.for_game")
         if self._native_chess:
             from ..native import lc0_encoder
-            self._planes = self._slots[0].inputs[next(iter(self.codec.input_shapes))]
+            self._planes = self._lanes[0].slot.inputs[next(iter(self.codec.input_shapes))]
             self._lc0 = lc0_encoder
         self._ensure_root_expanded()
         self._root_moves = self._edge_moves(self.tree.root)
@@ -305,7 +350,7 @@ class NativeSearch:
         if hit is not None and len(hit[0]) == len(moves):
             priors, q, d, score, m = hit
         else:
-            batch = self._slots[0]
+            batch = self._lanes[0].slot
             self._encode(state, batch.inputs, 0)
             out = self.ev.run(batch, 1)
             idx = self._indices(state, moves)
@@ -347,25 +392,74 @@ class NativeSearch:
             self._root_mask, self._mask = None, self._empty_mask
 
     # -- one batch cycle ----------------------------------------------------------------------
+    def new_lane(self) -> Lane:
+        """Buffers for one batch of this search (each search thread keeps one)."""
+        width = _CHESS_MOVES if self._native_chess else k.MAX_EDGES
+        return Lane(self.ev, max(1, self.params.minibatch), width)
+
     def step(self) -> None:
-        """Gather a batch, submit it, then finish the one in flight (mcts.Search.step)."""
-        b = self._k & 1
-        slot, lb = self._slots[b], self._leafbufs[b]
-        rows = self._gather(slot, lb)
+        """Gather a batch, submit it, then finish the one in flight (mcts.Search.step); one
+        thread only (not after :meth:`start_threads`)."""
+        with self.lock:
+            self._step()
+
+    def _step(self) -> None:
+        lane = self._lanes[self._k & 1]
+        rows = self.gather(lane)
         if self.abort.is_set():  # answer at once: drop what was gathered and the net's batch
-            k.drop_leaves(self._t, rows, lb.node, lb.path, lb.depth)
+            self.drop(lane, rows)
             dropped, self._inflight = self._inflight, None
             if dropped is not None:
-                old = self._leafbufs[dropped[1]]
-                k.drop_leaves(self._t, dropped[2], old.node, old.path, old.depth)
+                self.drop(dropped[1], dropped[2])
             return
         previous, self._inflight = self._inflight, None
         if rows:
-            self._inflight = (self.ev.submit(slot, rows), b, rows)
-            self._net_positions += rows
+            self._inflight = (self.ev.submit(lane.slot, rows), lane, rows)
+            self.count_sent(rows)
         if previous is not None:
-            self._complete(*previous)
+            fut, old, n = previous
+            self.complete(self._result(fut), old, n)
         self._k += 1
+
+    def gather(self, lane: Lane) -> int:
+        """Gather a batch of up to :attr:`batch_limit` playouts into ``lane``: leaves for the
+        network (returned: how many), terminal and cached ones backed up at once. Hold
+        :attr:`lock`."""
+        return self._gather(lane.slot, lane.leaves)
+
+    def count_sent(self, rows: int) -> None:
+        """Count ``rows`` positions sent to the network (``stats().net_positions``). Hold :attr:`lock`."""
+        self._net_positions += rows
+
+    def drop(self, lane: Lane, rows: int) -> None:
+        """Forget ``rows`` gathered leaves of ``lane`` whose evaluation will not come. Hold :attr:`lock`."""
+        lb = lane.leaves
+        k.drop_leaves(self._t, rows, lb.node, lb.path, lb.depth)
+
+    def _result(self, fut: Future) -> dict[str, np.ndarray]:
+        t0 = time.monotonic()
+        out = fut.result()
+        self.eval_seconds += time.monotonic() - t0
+        return out
+
+    def start_threads(self, count: int, room: Callable[[SearchStats, int], float]) -> None:
+        """Search on ``count`` threads until :meth:`finish`; ``room(stats, in_flight)``: the
+        playouts the limits still allow, given the leaves in flight (engine/search/workers.py)."""
+        from .workers import SearchWorkers
+        if self._workers is not None or self._inflight is not None:
+            raise RuntimeError("this search is already running")
+        self._workers = SearchWorkers(self, count, room)
+
+    def wait(self, timeout: float) -> bool:
+        """After :meth:`start_threads`: block until a batch completes or ``timeout`` seconds pass
+        (False: timed out); raises what a search thread raised."""
+        return self._workers.wait(timeout)
+
+    @property
+    def stalled(self) -> bool:
+        """After :meth:`start_threads`: the threads find nothing to search (nothing in flight, no
+        playout made), e.g. every line ends in a proven result or the full tree allows nothing."""
+        return self._workers is not None and self._workers.stalled
 
     def _gather(self, slot: Batch, lb: _Leaves) -> int:
         t = self._t
@@ -497,36 +591,46 @@ class NativeSearch:
         """:func:`~engine.search.disputed.disputed_end` on this search's state and cache."""
         return disputed_end(self.state, self.cache, result)
 
-    def _complete(self, fut: Future, b: int, rows: int) -> None:
-        t0 = time.monotonic()
-        out = fut.result()
-        self.eval_seconds += time.monotonic() - t0
-        lb = self._leafbufs[b]
+    def complete(self, out: dict[str, np.ndarray], lane: Lane, rows: int) -> None:
+        """Expand ``lane``'s ``rows`` evaluated leaves and back them up. Hold :attr:`lock`."""
+        self.finish_lane(self.prepare(out, lane, rows))
+
+    def prepare(self, out: dict[str, np.ndarray], lane: Lane, rows: int) -> "Prepared":
+        """The tree-free part of :meth:`complete`: values and the priors' exponentials, in
+        ``lane``'s arrays (no lock needed)."""
+        lb = lane.leaves
         policy = np.ascontiguousarray(out[self.codec.policy_output], np.float32)
         qa, da = self.codec.decode_value(out, rows)
         q = np.asarray(qa, np.float64)
         d = np.asarray(da, np.float64)
         score = np.asarray(self.codec.decode_score(out, rows), np.float64) if self._scored else q
+        total = k.softmax_logits(policy, lb.idx, lb.count, rows, self._inv_temp, lane.z, lane.offs)
+        np.exp(lane.z[:total], out=lane.e[:total])
+        m = np.asarray(self.codec.decode_moves_left(out, rows), np.float64) if self._ml else None
+        return Prepared(out, lane, rows, q, d, score, m)
+
+    def finish_lane(self, p: "Prepared") -> None:
+        """The tree part of :meth:`complete`: ownership, priors, cache, backups. Hold :attr:`lock`."""
+        lb, lane, rows = p.lane.leaves, p.lane, p.rows
         if self._owned:
-            self._add_ownership(out, lb.depth[:rows].tolist())
-        total = k.softmax_logits(policy, lb.idx, lb.count, rows, self._inv_temp, self._z, self._offs)
-        np.exp(self._z[:total], out=self._e[:total])
-        if self._ml:
-            m = np.asarray(self.codec.decode_moves_left(out, rows), np.float64)
-            k.finish_batch_m(self._t, self._e, self._offs, rows, lb.node, lb.path, lb.depth, lb.key, q, d, score,
-                             self._scored, m, self.cache.arrays, self._counters)
+            self._add_ownership(p.out, lb.depth[:rows].tolist())
+        if p.m is not None:
+            k.finish_batch_m(self._t, lane.e, lane.offs, rows, lb.node, lb.path, lb.depth, lb.key, p.q, p.d, p.score,
+                             self._scored, p.m, self.cache.arrays, self._counters)
             return
-        k.finish_batch(self._t, self._e, self._offs, rows, lb.node, lb.path, lb.depth, lb.key, q, d, score,
+        k.finish_batch(self._t, lane.e, lane.offs, rows, lb.node, lb.path, lb.depth, lb.key, p.q, p.d, p.score,
                        self._scored, self.cache.arrays, self._counters)
 
     def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
         """Add each evaluated position's ownership, turned to the root's side-to-move view."""
         self._own.add(self.codec.decode_ownership(out, len(depths)), depths)
 
+    @_locked
     def ownership(self) -> np.ndarray | None:
         """Mean ownership over this search's evaluations (+1: the root's side to move), per move code."""
         return self._own.mean()
 
+    @_locked
     def root_score(self) -> float | None:
         """Mean score over the root's subtree for its side to move (None without a score head)."""
         t, root = self._t, self.tree.root
@@ -536,21 +640,28 @@ class NativeSearch:
 
     @property
     def pending(self) -> int:
-        """Leaves in the batch the network is evaluating now."""
+        """Leaves the network is evaluating now (of every search thread)."""
+        if self._workers is not None:
+            return self._workers.pending
         return self._inflight[2] if self._inflight is not None else 0
 
     # -- ending and reporting --------------------------------------------------------------------
     def finish(self, wait: bool) -> None:
-        """End the search: complete the batch in flight (``wait``) or drop it and undo its visits."""
-        if self._inflight is None:
-            return
-        fut, b, rows = self._inflight
-        self._inflight = None
-        if wait:
-            self._complete(fut, b, rows)
-            return
-        lb = self._leafbufs[b]
-        k.drop_leaves(self._t, rows, lb.node, lb.path, lb.depth)
+        """End the search: complete the batches in flight (``wait``) or drop them and undo their
+        visits. With search threads, ``wait`` also waits for them to end; without, they end by
+        themselves once their network call returns (and touch the tree no more)."""
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.close(wait)
+        with self.lock:
+            if self._inflight is None:
+                return
+            fut, lane, rows = self._inflight
+            self._inflight = None
+            if wait:
+                self.complete(self._result(fut), lane, rows)
+                return
+            self.drop(lane, rows)
 
     def _edges(self, node: int) -> tuple[np.ndarray, ...]:
         """Per edge of ``node``: visits, value sums, draw sums, in flight, child, prior."""
@@ -567,7 +678,12 @@ class NativeSearch:
 
     def stats(self) -> SearchStats:
         """Current statistics (cheap)."""
-        s, c, t = self._stats, self._counters, self._t
+        return self.stats_into(self._stats)
+
+    @_locked
+    def stats_into(self, s: SearchStats) -> SearchStats:
+        """:meth:`stats` written into ``s`` (each search thread keeps its own)."""
+        c, t = self._counters, self._t
         root = self.tree.root
         s.playouts = int(c[k.S_PLAYOUTS])
         s.depth_sum = int(c[k.S_DEPTH_SUM])
@@ -604,11 +720,13 @@ class NativeSearch:
             order = [i for i in order if mask[i]]
         return [int(i) for i in order], edges
 
+    @_locked
     def best_move(self) -> int | None:
         """The move to play: proven wins first, then most visits, then Q, then prior."""
         ranked, _ = self._ranked(self.tree.root, self._root_mask)
         return int(self._root_moves[ranked[0]]) if ranked else None
 
+    @_locked
     def pv(self, edge: int, max_len: int = 32) -> list[int]:
         """Principal variation starting with the root's ``edge`` (its index among the root's
         moves): follow the best child while it exists."""
@@ -623,6 +741,7 @@ class NativeSearch:
             line.append(int(t.move[node]))
         return line
 
+    @_locked
     def move_stats(self) -> list[MoveStat]:
         """Every root move's N, in-flight visits, P, Q, D and U, fewest visits first (lc0's order)."""
         t = self._t
@@ -644,6 +763,7 @@ class NativeSearch:
         out.sort(key=lambda m: (m.visits, m.q, m.prior))
         return out
 
+    @_locked
     def lines(self, count: int = 1) -> list[Line]:
         """The best ``count`` root moves with their statistics and PVs."""
         t = self._t
