@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -45,16 +46,13 @@ def check_against(case: dict, check: dict, spatial: np.ndarray, glob: np.ndarray
         assert float(f"{got:.6g}") == value, f"{case['name']} global {c}: {got} != {value}"
 
 
-@pytest.mark.parametrize("incremental", [True, False])
-@pytest.mark.parametrize("name", PLANE_CASES)
-def test_matches_katago_reference_dump(name: str, incremental: bool) -> None:
-    """Replay KataGo's testnninputs.cpp games; every printed plane and global matches (VERSION 7)."""
-    case = CASES[name]
+def replay_reference_case(case: dict, encode: Callable[[GoState], tuple[np.ndarray, np.ndarray]],
+                          after_move: Callable[[GoState], object] | None = None) -> int:
+    """Replay one of KataGo's dumped games, checking ``encode``'s features wherever KataGo
+    printed them (turn and komi set as it set them); ``after_move`` sees every position."""
     s = state_of(case)
-    feats = KataFeatures(case["size"], RULES[case["rules"]], draw_equivalent_wins_for_white=case["draw"],
-                         incremental=incremental, debug=True)
-    spatial, glob = buffers(case["size"])
     moves = case["moves"]
+    checked = 0
     for i in range(len(moves) + 1):
         for check in case["checks"]:
             if (check["after"] if check["after"] is not None else len(moves)) != i:
@@ -63,13 +61,31 @@ def test_matches_katago_reference_dump(name: str, incremental: bool) -> None:
                 s.set_turn(check["turn"])
             if check["komi"] is not None:
                 s.komi = check["komi"]
-            feats.fill(s, spatial, glob)
-            check_against(case, check, spatial, glob)
+            check_against(case, check, *encode(s))
+            checked += 1
         if i < len(moves):
             colour, vertex = moves[i]
             s.play_color(colour.lower(), s.PASS if vertex == "pass" else s.parse_move(vertex))
-            if incremental:
-                feats.fill(s, spatial, glob)  # every position goes through the caches
+            if after_move is not None:
+                after_move(s)
+    return checked
+
+
+@pytest.mark.parametrize("incremental", [True, False])
+@pytest.mark.parametrize("name", PLANE_CASES)
+def test_matches_katago_reference_dump(name: str, incremental: bool) -> None:
+    """Replay KataGo's testnninputs.cpp games; every printed plane and global matches (VERSION 7)."""
+    case = CASES[name]
+    feats = KataFeatures(case["size"], RULES[case["rules"]], draw_equivalent_wins_for_white=case["draw"],
+                         incremental=incremental, debug=True)
+    spatial, glob = buffers(case["size"])
+
+    def encode(s: GoState) -> tuple[np.ndarray, np.ndarray]:
+        feats.fill(s, spatial, glob)
+        return spatial, glob
+
+    # incremental: every position goes through the caches
+    assert replay_reference_case(case, encode, encode if incremental else None) == len(case["checks"])
 
 
 @pytest.mark.parametrize("name", HISTORY_CASES)

@@ -12,7 +12,8 @@ from tabula.engine.games.go import GoState
 from tabula.engine.native import go_rules as gr
 from tabula.engine.native import kata_encoder as ke
 from tabula.engine.native.go_state import NativeGoState
-from test_katago_features import CASES, HISTORY_CASES, PLANE_CASES, RULES, check_against, state_of, vertices
+from test_katago_features import (CASES, HISTORY_CASES, PLANE_CASES, RULES, replay_reference_case, state_of,
+                                  vertices)
 
 
 def compiled_fill(s: GoState, feats: KataFeatures) -> tuple[np.ndarray, np.ndarray]:
@@ -36,23 +37,8 @@ def play(s: GoState, colour: str, vertex: str) -> None:
 def test_compiled_matches_katago_reference_dump(name: str) -> None:
     """KataGo's testnninputs.cpp games: every printed plane and global, from the compiled encoder."""
     case = CASES[name]
-    s = state_of(case)
     feats = KataFeatures(case["size"], RULES[case["rules"]], draw_equivalent_wins_for_white=case["draw"])
-    moves = case["moves"]
-    checked = 0
-    for i in range(len(moves) + 1):
-        for check in case["checks"]:
-            if (check["after"] if check["after"] is not None else len(moves)) != i:
-                continue
-            if check["turn"] is not None:
-                s.set_turn(check["turn"])
-            if check["komi"] is not None:
-                s.komi = check["komi"]
-            check_against(case, check, *compiled_fill(s, feats))
-            checked += 1
-        if i < len(moves):
-            play(s, *moves[i])
-    assert checked == len(case["checks"])
+    assert replay_reference_case(case, lambda s: compiled_fill(s, feats)) == len(case["checks"])
 
 
 @pytest.mark.parametrize("name", HISTORY_CASES)
@@ -149,3 +135,11 @@ def test_search_on_compiled_features_equals_the_python_leaf_path(katago_net, pos
     want, python = search_summary(katago_net, position, size, 160, 8, True, monkeypatch)
     assert compiled and not python
     assert got == want
+
+
+def test_lockstep_when_the_ladder_cache_collides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cache entries: the scans of a position, its parent and grandparent keep taking each
+    other's entries (each plane is read before another scan may take its entry)."""
+    monkeypatch.setattr(ke, "CACHE_ENTRIES", 2)
+    tally = lockstep.run(2, [9, 13], seed=3, every=4)
+    assert tally.positions > 100 and tally.prev_ladders > 20

@@ -42,7 +42,7 @@ SPATIAL, GLOBAL = 22, 19
 #: passes, multi-stone suicide legal (the rule: ko features)
 P_BUDGET, P_ROOT, P_MSS, P_FRIENDLY, P_MSS_RULE = range(5)
 #: ladder cache entries (a power of two)
-CACHE_ENTRIES = 1 << 13
+CACHE_ENTRIES = 1 << 15
 
 
 class KataCtx(NamedTuple):
@@ -108,7 +108,8 @@ def _seq(h: np.uint64, move: int, colour: int) -> np.uint64:
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
-    return (x ^ (x >> np.uint64(31))) | np.uint64(1)
+    x ^= x >> np.uint64(31)
+    return x if x != np.uint64(0) else np.uint64(1)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -294,13 +295,13 @@ def _ko_bans(ctx: KataCtx, g: gr.GoArrays, kb: KataArrays, moves: np.ndarray, nl
             mark[moves[j]] = 1
     for p in range(nn):
         q = np.int64(g.pad[p])
-        if board[q] != gr.EMPTY:
+        if board[q] != gr.EMPTY or (not by_hand and mark[p]):
             continue
         breathes = gr._after(g, q, c)[0]
         if by_hand:  # the side to move was set by hand: the other player's bans, point by point
             ban = p != ko_code and (breathes or (mss and _touches_own(g, q, c))) and _repeats(g, q, c)
-        elif breathes:  # legal by Tabula's rules unless superko
-            ban = p != ko_code and not mark[p]
+        elif breathes:  # not legal by Tabula's rules: superko
+            ban = p != ko_code
         else:
             ban = mss and _touches_own(g, q, c) and _repeats(g, q, c)
         if ban:
@@ -352,18 +353,20 @@ def fill(ctx: KataCtx, g: gr.GoArrays, moves: np.ndarray, nl: int, spatial: np.n
         for x in range(n):
             if ctx.lmoves[(x + 1) + (y + 1) * w]:
                 flat[17, y * n + x] = 1.0
-    # scans of the previous boards: a cache entry just written may have taken theirs
-    if prev == ply:
-        e1 = e0
-    elif ctx.ckey[e1] != ctx.hseq[prev]:
-        e1 = _cached_scan(ctx, g, prev)
-    if prev2 == ply:
-        e2 = e0
-    elif ctx.ckey[e2] != ctx.hseq[prev2]:
-        e2 = _cached_scan(ctx, g, prev2)
+    # each plane as soon as its scan is in the cache: a scan made afresh may take another's entry
     _bits_to_plane(ctx.cbits[e0], flat[14], nn)
-    _bits_to_plane(ctx.cbits[e1], flat[15], nn)
-    _bits_to_plane(ctx.cbits[e2], flat[16], nn)
+    if prev == ply:
+        flat[15] = flat[14]
+    else:
+        if ctx.ckey[e1] != ctx.hseq[prev]:
+            e1 = _cached_scan(ctx, g, prev)
+        _bits_to_plane(ctx.cbits[e1], flat[15], nn)
+    if prev2 == prev:
+        flat[16] = flat[15]
+    else:
+        if ctx.ckey[e2] != ctx.hseq[prev2]:
+            e2 = _cached_scan(ctx, g, prev2)
+        _bits_to_plane(ctx.cbits[e2], flat[16], nn)
     col, head, nlibs = kb.col, kb.head, kb.nlibs
     area(kb, ctx.params[P_MSS] != 0, ctx.asc, ctx.own)
     for y in range(n):

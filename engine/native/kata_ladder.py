@@ -33,10 +33,11 @@ class LadderScratch(NamedTuple):
     recs: np.ndarray    #: int32[D, 4] the move records to undo
     chk: np.ndarray     #: int32[4·N²] chains already checked for atari (findLibertyGainingCaptures)
     small: np.ndarray   #: int64[24] getNumLibertiesAfterPlay's lists; [NODES]: ladder nodes searched (a tally)
+    seen: np.ndarray    #: int64[S] chain heads met by the scan (== small[STAMP]: this scan)
 
 
-#: ``small[NODES]`` counts the nodes every search visited (for benchmarks)
-NODES = 16
+#: tallies in ``small`` (for benchmarks): ladder nodes searched; ``small[STAMP]`` numbers the scans
+NODES, STAMP = 16, 17
 
 
 def stack_size(n: int) -> int:
@@ -49,7 +50,8 @@ def new_scratch(n: int) -> LadderScratch:
     depth = stack_size(n) + 1
     return LadderScratch(np.zeros(n * n * depth + 8, np.int32), np.zeros(depth, np.int32),
                          np.zeros(depth, np.int32), np.zeros(depth, np.int32), np.zeros((depth, 4), np.int32),
-                         np.zeros(4 * n * n + 8, np.int32), np.zeros(24, np.int64))
+                         np.zeros(4 * n * n + 8, np.int32), np.zeros(24, np.int64),
+                         np.zeros((n + 1) * (n + 2) + 1, np.int64))
 
 
 # -- move generation helpers ------------------------------------------------------------------------
@@ -453,7 +455,10 @@ def scan(kb: KataArrays, work: KataArrays, sc: LadderScratch, budget: int, opp: 
     laddered[:] = 0
     moves[:] = 0
     copy_into(work, kb)
-    found = np.empty(2, np.int64)
+    found = sc.small[20:22]
+    seen = sc.seen
+    sc.small[STAMP] += 1
+    stamp = sc.small[STAMP]
     count = 0
     for y in range(n):
         base = (y + 1) * w + 1
@@ -462,18 +467,11 @@ def scan(kb: KataArrays, work: KataArrays, sc: LadderScratch, budget: int, opp: 
             if c != BLACK and c != WHITE:
                 continue
             h = head[loc]
+            if seen[h] == stamp:      # not the chain's first stone in scan order
+                continue
+            seen[h] = stamp
             libs = nlibs[h]
             if libs < 1 or libs > 2:
-                continue
-            # the chain's first stone in scan order: none of its stones comes earlier
-            first = True
-            cur = nxt[loc]
-            while cur != loc:
-                if cur < loc:
-                    first = False
-                    break
-                cur = nxt[cur]
-            if not first:
                 continue
             k = 0
             if libs == 1:
