@@ -14,8 +14,10 @@ compiled one. Where numba's cache cannot be written, the kernels compile here, i
 foreground, as before.
 
 There are three sets (:data:`KINDS`): the compiled chess gatherer and rules ("chess"), the
-kernels of the Python leaf path that shogi and KataGo-net go use ("other"), and the compiled go
-gatherer ("go"). Run as ``python -m tabula.engine.search.compile_ahead KIND`` it is the child.
+kernels of the Python leaf path that shogi uses (and KataGo nets under simple or situational
+ko, whose features stay in Python) ("other"), and the compiled go gatherer with its encoders,
+KataGo's features included ("go"). Run as ``python -m tabula.engine.search.compile_ahead KIND``
+it is the child.
 """
 
 from __future__ import annotations
