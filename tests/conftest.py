@@ -13,7 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # start: tests of the compile-apart start set it back themselves (tests/test_compile_ahead.py).
 os.environ["TABULA_COMPILE_APART"] = "0"
 
-from netfactory import make_lc0_net  # noqa: E402
+from netfactory import CACHE_ENV, make_lc0_net  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the toy nets between runs in pytest's cache folder (tests/netfactory.py says how)."""
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None and CACHE_ENV not in os.environ:
+        os.environ[CACHE_ENV] = str(cache.mkdir("tabula-nets"))
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,32 @@ uniform policy and a constant value: the "uniform net" that search tests use).
 The batch axis is dynamic.
 
 >>> path = make_net(tmp / "n.onnx", {"x": (3, 2, 2)}, {"p": (5, "none"), "v": (1, "tanh")})
+
+A net with weights is tens of MB (the lc0 signature: 7,168 × 1,858 floats) and takes about a
+second to build, and the same nets are wanted by many test modules. So with ``TABULA_TEST_NETS``
+set to a folder (``tests/conftest.py`` sets it to ``.pytest_cache/d/tabula-nets``) each net is built once,
+kept there under a hash of everything that decides its bytes (the arguments, this file, the onnx
+and numpy versions), and copied to where a test wants it; ``pytest --cache-clear`` or
+``-p no:cacheprovider`` builds afresh. Files of an older version of this file are removed.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+
+#: the environment variable naming the folder where built nets are kept between runs (unset:
+#: every net is built where it is asked for)
+CACHE_ENV = "TABULA_TEST_NETS"
+_pruned: set[Path] = set()
 
 
 def make_net(
@@ -32,6 +50,58 @@ def make_net(
     ``scale`` (per output or for all) scales the random weights; ``bias`` sets an
     output's bias vector (e.g. a fixed WDL before softmax).
     """
+    args = dict(inputs=inputs, outputs=outputs, metadata=metadata, scale=scale, bias=bias, seed=seed, opset=opset)
+    path = Path(path)
+    if not os.environ.get(CACHE_ENV):
+        return _build(path, **args)
+    kept = _cached(Path(os.environ[CACHE_ENV]), _key(**args))
+    if not kept.is_file():
+        fd, tmp = tempfile.mkstemp(dir=kept.parent, suffix=".part")
+        os.close(fd)
+        try:
+            _build(Path(tmp), **args)
+            os.replace(tmp, kept)  # whole or absent, for runs beside this one
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    shutil.copyfile(kept, path)  # a copy: a test may rewrite its net in place
+    return path
+
+
+@functools.cache
+def _generation() -> str:
+    """What every net depends on besides its arguments: this file and the libraries that write it."""
+    import onnx
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(f"onnx {onnx.__version__} numpy {np.__version__}".encode())
+    return h.hexdigest()[:12]
+
+
+def _key(**args) -> str:
+    def plain(v):
+        if isinstance(v, Mapping):
+            return [[str(k), plain(x)] for k, x in v.items()]  # in order: it is the graph's order
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if isinstance(v, np.ndarray):
+            a = np.asarray(v, np.float32)  # as the net stores it
+            return [list(a.shape), a.tobytes().hex()]
+        return v.item() if isinstance(v, np.generic) else v
+    return hashlib.sha256(json.dumps(plain(args)).encode()).hexdigest()[:24]
+
+
+def _cached(folder: Path, key: str) -> Path:
+    """The cache file for ``key``; the first call in a process removes files of other generations."""
+    gen = _generation()
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in _pruned:
+        _pruned.add(folder)
+        for old in folder.glob("*.onnx"):
+            if not old.name.startswith(gen):
+                old.unlink(missing_ok=True)
+    return folder / f"{gen}-{key}.onnx"
+
+
+def _build(path: Path, *, inputs, outputs, metadata, scale, bias, seed, opset) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -79,7 +149,6 @@ def make_net(
     for k, v in (metadata or {}).items():
         model.metadata_props.add(key=k, value=str(v))
     onnx.checker.check_model(model)
-    path = Path(path)
     onnx.save(model, str(path))
     return path
 

@@ -6,10 +6,7 @@ The lc0 weights files are written here (bench/lc0_check.py's writer); no lc0 is 
 
 from __future__ import annotations
 
-import atexit
 import gzip
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,28 +37,17 @@ def sig(path="net.onnx", metadata=None, outputs=OUTPUTS) -> NetSignature:
     return NetSignature(str(path), {"/input/planes": ("batch", 112, 8, 8)}, outputs, metadata or {})
 
 
-#: nets already built, by their arguments: a toy lc0 net with weights is 53 MB of dense weights
-#: and takes seconds to build, so each kind is built once per session and copied where a test wants it
-_BUILT: dict[tuple, Path] = {}
-
-
 def lc0_onnx(path, *, mlh: bool = False, wdl: bool = True, metadata=None, scale: float = 0.0) -> Path:
     """An ONNX with lc0 leela2onnx's names (a toy dense net, no lc0 needed), written at ``path``.
 
     ``scale`` 0 (the default, for tests of names and metadata) gives a constant net of a few
-    bytes; otherwise its random weights are scaled by it."""
-    key = (mlh, wdl, tuple(sorted((metadata or {}).items())), scale)
-    if key not in _BUILT:
-        outputs = {"/output/policy": (1858, "none")}
-        outputs.update({"/output/wdl": (3, "softmax")} if wdl else {"/output/value": (1, "tanh")})
-        if mlh:
-            outputs["/output/mlh"] = (1, "none")
-        built = Path(tempfile.mkdtemp(prefix="tabula-lc0-nets-")) / "net.onnx"
-        atexit.register(shutil.rmtree, built.parent, True)
-        _BUILT[key] = make_net(built, {"/input/planes": (112, 8, 8)}, outputs, scale=scale, seed=3,
-                               metadata=metadata, bias={"/output/mlh": np.array([40.0])} if mlh else None)
-    shutil.copyfile(_BUILT[key], path)
-    return Path(path)
+    bytes; otherwise its random weights are scaled by it (53 MB: netfactory builds each kind once and keeps it)."""
+    outputs = {"/output/policy": (1858, "none")}
+    outputs.update({"/output/wdl": (3, "softmax")} if wdl else {"/output/value": (1, "tanh")})
+    if mlh:
+        outputs["/output/mlh"] = (1, "none")
+    return make_net(path, {"/input/planes": (112, 8, 8)}, outputs, scale=scale, seed=3, metadata=metadata,
+                    bias={"/output/mlh": np.array([40.0])} if mlh else None)
 
 
 def pb(path, fmt: int, **kw):
