@@ -43,7 +43,7 @@ def play_both(ref: GoState, nat: NativeGoState, text: str) -> None:
 
 @pytest.mark.parametrize("sizes,games,seed", [
     ([2, 3, 4, 5, 6, 7], 150, 1),
-    ([9, 13, 19], 24, 2),
+    pytest.param([9, 13, 19], 24, 2, marks=pytest.mark.slow),  # 3 s of the reference rules' Python
 ])
 def test_lockstep_random_games(sizes, games, seed):
     tally = run(games, sizes, seed)

@@ -14,10 +14,14 @@ ort = pytest.importorskip("onnxruntime")
 from tabula.nets.export import SIGNATURES, export_onnx  # noqa: E402
 from tabula.nets.model import NetConfig, PolicyValueNet, count_params, lc0_conv_gather, lc0_moves  # noqa: E402
 
+#: an export takes a second or two: the quick run checks an SE trunk and a convolution head (lc0) and a
+#: plain one (go); the slow run adds the dense policy head and dlshogi's two inputs
+SLOW = pytest.mark.slow
 CONFIGS = [
     NetConfig(codec="lc0-112", blocks=2, filters=16, se=True),
-    NetConfig(codec="lc0-112", blocks=1, filters=8, se=False, policy_head="dense", policy_channels=4),
-    NetConfig(codec="dlshogi", blocks=2, filters=16, se=True),
+    pytest.param(NetConfig(codec="lc0-112", blocks=1, filters=8, se=False, policy_head="dense", policy_channels=4),
+                 marks=SLOW),
+    pytest.param(NetConfig(codec="dlshogi", blocks=2, filters=16, se=True), marks=SLOW),
     NetConfig(codec="go", blocks=2, filters=16, se=False, in_channels=18, board_size=9),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from netfactory import make_lc0_net
@@ -26,6 +27,7 @@ def test_info_on_a_bad_file_is_a_clear_error(tmp_path):
     assert result.exit_code != 0 and "cannot load" in result.output
 
 
+@pytest.mark.slow  # end to end: converts a 53 MB net, then plays both over 40 positions
 def test_fp16_keeps_metadata_and_agrees(tmp_path):
     src = make_lc0_net(tmp_path / "n.onnx", scale=0.05, metadata={"tabula.game": "chess"})
     dst = quantize(src, tmp_path / "n16.onnx", "fp16")

@@ -51,6 +51,7 @@ def _train(data, out, extra: list[str]) -> None:
           "--filters", "16", "--device", "cpu", "--val-fraction", "0.25", *extra])
 
 
+@pytest.mark.slow  # end to end: two training runs through the CLI, on 9x9 and on 19x19
 def test_train_go_init_across_board_sizes(tmp_path) -> None:
     import torch
 
