@@ -183,35 +183,50 @@ def native_factory(compiled: bool | None = None, budget: int = 64 << 20) -> Call
     return make
 
 
+#: the evaluators of the last few scenarios run, by net file and batch size: loading a 53 MB toy
+#: net costs about 0.2 s of CPU, and the tests run many scenarios on the same few nets in a row
+_EVALUATORS: dict[tuple[str, int], Any] = {}
+_KEEP = 3
+
+
+def _evaluator(net: Path, batch: int) -> Any:
+    from tabula.engine.evaluator import OnnxEvaluator
+
+    key = (str(net), batch)
+    ev = _EVALUATORS.pop(key, None)
+    if ev is None:
+        ev = OnnxEvaluator(net, backend="cpu", threads=1, max_batch=batch)
+    _EVALUATORS[key] = ev  # the most recent last
+    while len(_EVALUATORS) > _KEEP:
+        _EVALUATORS.pop(next(iter(_EVALUATORS))).close()
+    return ev
+
+
 def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory) -> dict:
     """Run ``sc`` with the search ``factory`` builds; returns :func:`summarise`'s dict (and the
     second search's under ``"then"``)."""
     from tabula.bench.nps import parse_position
-    from tabula.engine.evaluator import OnnxEvaluator
     from tabula.engine.search.params import SearchParams
 
-    ev = OnnxEvaluator(net, backend="cpu", threads=1, max_batch=max(sc.batch, 1))
-    try:
-        if sc.game == "go":
-            ev.codec.set_board_size(9)
-        params = SearchParams(minibatch=sc.batch, **sc.params)
-        state = parse_position(sc.game, sc.position)
-        root_moves = [state.parse_move(m) for m in sc.searchmoves]
-        search, tree, cache = factory(ev, state.copy(), params, sc.cache, root_moves)
-        drive(search, sc.nodes, sc.batch)
-        out = summarise(search, state)
-        if sc.then_moves:
-            codes = []
-            for m in sc.then_moves:
-                codes.append(state.parse_move(m))
-                state.push(codes[-1])
-            assert tree.reroot(codes), "the golden reuse line must be in the tree"
-            search2, _, _ = factory(ev, state.copy(), params, sc.cache, [], tree=tree, cache=cache)
-            drive(search2, sc.then_nodes, sc.batch)
-            out["then"] = summarise(search2, state)
-        return out
-    finally:
-        ev.close()
+    ev = _evaluator(net, max(sc.batch, 1))
+    if sc.game == "go":
+        ev.codec.set_board_size(9)
+    params = SearchParams(minibatch=sc.batch, **sc.params)
+    state = parse_position(sc.game, sc.position)
+    root_moves = [state.parse_move(m) for m in sc.searchmoves]
+    search, tree, cache = factory(ev, state.copy(), params, sc.cache, root_moves)
+    drive(search, sc.nodes, sc.batch)
+    out = summarise(search, state)
+    if sc.then_moves:
+        codes = []
+        for m in sc.then_moves:
+            codes.append(state.parse_move(m))
+            state.push(codes[-1])
+        assert tree.reroot(codes), "the golden reuse line must be in the tree"
+        search2, _, _ = factory(ev, state.copy(), params, sc.cache, [], tree=tree, cache=cache)
+        drive(search2, sc.then_nodes, sc.batch)
+        out["then"] = summarise(search2, state)
+    return out
 
 
 def compare(got: dict, want: dict, where: str = "") -> list[str]:
