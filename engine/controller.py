@@ -151,6 +151,8 @@ class Engine:
         self._ponderhit = threading.Event()
         #: set once the running search has given its answer (its thread then only exits)
         self._answered = threading.Event()
+        #: the running search, until its threads have ended
+        self._searched: NativeSearch | Search | None = None
         self.last_error: Exception | None = None
 
     # -- options and network -------------------------------------------------------------
@@ -318,6 +320,9 @@ class Engine:
         finally:
             self._answered.set()
             on_done(best, ponder)
+            searched, self._searched = self._searched, None
+            if isinstance(searched, NativeSearch):  # its threads end within their network call
+                searched.join()
 
     def _search(self, state: GameState, limits: Limits, on_info: InfoFn) -> tuple[int | None, int | None]:
         moves = state.legal_moves()
@@ -335,6 +340,7 @@ class Engine:
         kind = NativeSearch if native else Search
         search = kind(state, tree, self.evaluator, self.cache, params,  # type: ignore[arg-type]
                       root_moves=limits.searchmoves or None, abort=self._stop)
+        self._searched = search
         self._full_told = False
         multipv = int(self.options["MultiPV"])
         stoppers: list[Stopper] = []

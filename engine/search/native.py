@@ -280,6 +280,8 @@ class NativeSearch:
         self.lock = threading.RLock()
         self._lanes = [self.new_lane(), self.new_lane()]
         self._workers: Any = None
+        #: the threads :meth:`finish` closed without waiting (:meth:`join` waits for them)
+        self._closed: Any = None
         self._sc = k.new_scratch()
         self._counters = np.zeros(k.STATS_WORDS, np.int64)
         self._root_out = np.zeros(3, np.int64)
@@ -653,6 +655,7 @@ class NativeSearch:
         workers, self._workers = self._workers, None
         if workers is not None:
             workers.close(wait)
+            self._closed = workers
         with self.lock:
             if self._inflight is None:
                 return
@@ -662,6 +665,13 @@ class NativeSearch:
                 self.complete(self._result(fut), lane, rows)
                 return
             self.drop(lane, rows)
+
+    def join(self) -> None:
+        """Block until the search threads that :meth:`finish` let go have ended (each within
+        its network call); they no longer touch the tree, so the answer need not wait for this."""
+        closed, self._closed = self._closed, None
+        if closed is not None:
+            closed.join()
 
     def _edges(self, node: int) -> tuple[np.ndarray, ...]:
         """Per edge of ``node``: visits, value sums, draw sums, in flight, child, prior."""

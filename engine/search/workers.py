@@ -53,7 +53,9 @@ class SearchWorkers:
         self.pending = 0
         self.error: BaseException | None = None
         self._lanes = [search.new_lane() for _ in range(max(1, int(count)))]
-        self._threads = [threading.Thread(target=self._work, args=(lane,), name=f"tabula-search-{i}", daemon=True)
+        # not daemons: at exit the interpreter waits for a thread still inside its network call
+        # instead of tearing it down mid-call
+        self._threads = [threading.Thread(target=self._work, args=(lane,), name=f"tabula-search-{i}")
                          for i, lane in enumerate(self._lanes)]
         for t in self._threads:
             t.start()
@@ -167,5 +169,9 @@ class SearchWorkers:
                     self._drop(lane)
             self._cv.notify_all()
         if wait:
-            for t in self._threads:
-                t.join()
+            self.join()
+
+    def join(self) -> None:
+        """Block until every thread has ended (after :meth:`close`)."""
+        for t in self._threads:
+            t.join()
