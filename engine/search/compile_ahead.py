@@ -13,11 +13,11 @@ slower); then a background thread loads the kernels from the cache and the next 
 compiled one. Where numba's cache cannot be written, the kernels compile here, in the
 foreground, as before.
 
-There are three sets (:data:`KINDS`): the compiled chess gatherer and rules ("chess"), the
+There are four sets (:data:`KINDS`): the compiled chess gatherer and rules ("chess"), the
 kernels of the Python leaf path that shogi uses (and KataGo nets under simple or situational
-ko, whose features stay in Python) ("other"), and the compiled go gatherer with its encoders,
-KataGo's features included ("go"). Run as ``python -m tabula.engine.search.compile_ahead KIND``
-it is the child.
+ko, whose features stay in Python) ("other"), the compiled go gatherer on the go planes
+("go"), and on KataGo's features ("katago"). Run as
+``python -m tabula.engine.search.compile_ahead KIND`` it is the child.
 """
 
 from __future__ import annotations
@@ -40,11 +40,17 @@ def _warm_go() -> None:
     warm()
 
 
+def _warm_katago() -> None:
+    from .go_kernels import warm_katago
+    warm_katago()
+
+
 #: each set's name and what compiles (or loads) it in this process
 KINDS: dict[str, Callable[[], None]] = {
     "chess": lambda: warm_up(True),
     "other": lambda: warm_up(False),
     "go": _warm_go,
+    "katago": _warm_katago,
 }
 
 #: ``TABULA_COMPILE_APART=0`` compiles in the foreground instead (the tests set it, so that

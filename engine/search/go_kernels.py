@@ -245,7 +245,10 @@ class GoGatherer:
         elif not isinstance(state, NativeGoState):
             raise TypeError(f"go search needs a GoState or NativeGoState, not {type(state).__name__}")
         state.ensure_room(MAX_DEPTH + 8)
-        warm()
+        if features is None:
+            warm()
+        else:
+            warm_katago()
         self.state = state
         self.colour_planes = colour_planes
         self._work = gr.work_copy(state.g)
@@ -299,15 +302,15 @@ _NO_GLOBALS = np.zeros((1, 1), np.float32)
 def go_gatherer(state: object, codec: object) -> GoGatherer | None:
     """The compiled go leaf work for a search of ``state`` on ``codec``'s net, or None when the
     codec is not one it encodes, or while its kernels compile apart (engine.search.compile_ahead: the
-    search then takes the Python leaf path on the GoState, same numbers, slower). For a KataGo
-    net it starts that itself (loads them at once when numba's cache holds them): KataGo nets
-    used the Python leaf path's kernels before, which is what the controller prepares for them."""
+    search then takes the Python leaf path on the GoState, same numbers, slower). A KataGo net's
+    set ("katago") it prepares itself (loaded at once when numba's cache holds it): the
+    controller prepares the Python leaf path's set for those nets."""
     planes = colour_planes_of(codec)
     features = None if planes else kata_features_of(codec)
     if not planes and features is None:
         return None
     from .compile_ahead import kernels_for
-    kernels = kernels_for("go")
+    kernels = kernels_for("go" if planes else "katago")
     if features is not None and not kernels.ready:
         kernels.prepare()
         if not kernels.ready:
@@ -317,14 +320,25 @@ def go_gatherer(state: object, codec: object) -> GoGatherer | None:
     return GoGatherer(state, planes, features)
 
 
-_warm = False
+_warmed: set[str] = set()
 
 
 def warm() -> None:
-    """Compile (or load from numba's cache) every go kernel a search runs, once per process:
-    the plane codecs' gatherer and KataGo's."""
-    global _warm
-    if _warm:
+    """Compile (or load from numba's cache) every kernel a go search on the plane codecs runs,
+    once per process (:func:`warm_katago`: a KataGo net's)."""
+    _warm_gather(False)
+
+
+def warm_katago() -> None:
+    """Compile (or load) every kernel a go search on a KataGo net runs, once per process."""
+    _warm_gather(True)
+
+
+def _warm_gather(katago: bool) -> None:
+    """Run the gatherer once on a 3×3 game: with the go planes, or with KataGo's features and a
+    score head."""
+    kind = "katago" if katago else "planes"
+    if kind in _warmed:
         return
     from ..codecs.katago_features import KataFeatures
     from ..games.go import GoState
@@ -333,27 +347,28 @@ def warm() -> None:
     from .nncache import NativeEvalCache
     s = NativeGoState(3, 0.5)
     s.ensure_room(MAX_DEPTH + 8)
-    for cp in (1, 2):
-        s.encode_planes(np.zeros((16 + cp, 3, 3), np.float32), cp)
     s.key()
     s.terminal()
     s.area_ownership()
     s.is_legal(0)
     s.push(4)
     s.pop()
-    kata = ke.ctx_for(GoState(3, 0.5), KataFeatures(3), s.g.hhash.size)
-    ke.prepare_root(kata, s.g)
-    for scored, ctx, planes, glob in ((False, None, np.zeros((1, 17, 3, 3), np.float32), _NO_GLOBALS),
-                                      (True, kata, np.zeros((1, 22, 3, 3), np.float32), np.zeros((1, 19), np.float32))):
-        t = new_tree_arrays(64, 1024, edge_moves=True, scored=scored)
-        moves = np.asarray(s.legal_moves(), np.int32)
-        expand(t, int(t.meta[M_ROOT]), np.full(moves.size, 1.0 / moves.size, np.float32), moves)
-        t.n[t.meta[M_ROOT]] = 1
-        cache = NativeEvalCache(4, 16)
-        held = np.zeros(64, np.int32)
-        z32 = np.zeros((1, MAX_DEPTH), np.int32)
-        gather_go(t, s.g, gr.work_copy(s.g), np.zeros(0, np.uint8), new_scratch(),
-                  np.array([1.745, 38739.0, 3.894, 0.33]), np.zeros(8, np.int64), cache.arrays, 1, 1, 1, planes, glob,
-                  1, ctx, True, np.zeros(1, np.int32), z32, np.zeros(1, np.int32), np.zeros(1, np.int32),
-                  np.zeros(1, np.uint64), np.zeros((1, 1024), np.int64), np.zeros(gr.MAX_POINTS + 1, np.int32), held)
-    _warm = True
+    if katago:
+        ctx = ke.ctx_for(GoState(3, 0.5), KataFeatures(3), s.g.hhash.size)
+        ke.prepare_root(ctx, s.g)
+        planes, glob = np.zeros((1, 22, 3, 3), np.float32), np.zeros((1, 19), np.float32)
+    else:
+        for cp in (1, 2):
+            s.encode_planes(np.zeros((16 + cp, 3, 3), np.float32), cp)
+        ctx, planes, glob = None, np.zeros((1, 17, 3, 3), np.float32), _NO_GLOBALS
+    t = new_tree_arrays(64, 1024, edge_moves=True, scored=katago)
+    moves = np.asarray(s.legal_moves(), np.int32)
+    expand(t, int(t.meta[M_ROOT]), np.full(moves.size, 1.0 / moves.size, np.float32), moves)
+    t.n[t.meta[M_ROOT]] = 1
+    cache = NativeEvalCache(4, 16)
+    z32 = np.zeros((1, MAX_DEPTH), np.int32)
+    gather_go(t, s.g, gr.work_copy(s.g), np.zeros(0, np.uint8), new_scratch(), np.array([1.745, 38739.0, 3.894, 0.33]),
+              np.zeros(8, np.int64), cache.arrays, 1, 1, 1, planes, glob, 1, ctx, True, np.zeros(1, np.int32), z32,
+              np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.uint64), np.zeros((1, 1024), np.int64),
+              np.zeros(gr.MAX_POINTS + 1, np.int32), np.zeros(64, np.int32))
+    _warmed.add(kind)
