@@ -84,6 +84,10 @@ GTP_PARAMS: tuple[Param, ...] = (
     # the engine's defaults suit UCI; go's, declared once here, replace them
     with_default("PolicyTemperature", 1.0, "Go: 1.0, as go nets (Leela Zero too) use a plain softmax."),
     find_param(ENGINE_PARAMS, "Move Overhead").with_default(300, "GTP: 300, for GUI and server lag."),
+    # measured with the bundled 9x9 net, 400 visits a move: 16 against 64 scored 57.1 % over 120
+    # games from 60 random 4-ply openings, +50 +/- 61 Elo, LOS 94 % (nets/go9-default.md)
+    with_default("MinibatchSize", 16, "Go: 16, as for chess and shogi: on a CPU as fast as 64 and "
+                 "better at a few hundred visits a move; raise it on a GPU."),
 )
 
 
