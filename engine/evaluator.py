@@ -49,7 +49,8 @@ def default_threads() -> int:
 def default_search_threads() -> int:
     """Search threads on one tree (the ``SearchThreads`` option): two where there are two cores,
     so two batches are in the network at once: on the 2-core dev machine +30 % network throughput
-    alone and +35–50 % search nps over one thread (README, "Search threads")."""
+    alone and +12–50 % search nps over one thread; against lc0, 0.74× became 0.97× (README,
+    "Search threads")."""
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
