@@ -40,8 +40,9 @@ from .timeman import MOVES_LEFT_MIDPOINT, Budget, Clock, allocate, estimated_mov
 log = logging.getLogger(__name__)
 
 #: Games searched by the compiled search (engine/search/native.py); the others by the Python
-#: reference (engine/search/mcts.py). Go runs its leaves in compiled code too on Tabula's and
-#: Leela Zero's planes (engine/search/go_kernels.py); KataGo's features stay in Python.
+#: reference (engine/search/mcts.py). Go runs its leaves in compiled code too, on Tabula's and
+#: Leela Zero's planes and on KataGo's features (engine/search/go_kernels.py; KataGo under simple
+#: or situational ko keeps the Python leaf path).
 NATIVE_GAMES = frozenset({"chess", "shogi", "go"})
 
 DEFAULT_NET = "<default>"
@@ -205,9 +206,11 @@ class Engine:
             self._kernels = kernels_for("chess" if compiled_leaves(self.game, ev.codec) else "other")
             self._kernels.prepare()
             if self.game == "go":  # the go gatherer's kernels: loaded, or compiled apart meanwhile
-                from .search.go_kernels import colour_planes_of
+                from .search.go_kernels import colour_planes_of, kata_features_of
                 if colour_planes_of(ev.codec):
                     kernels_for("go").prepare()
+                elif kata_features_of(ev.codec) is not None:
+                    kernels_for("katago").prepare()
         self.evaluator, self._loaded_key = ev, key
         self.cache.clear()
         self.tree = None
