@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .kata_board import BLACK, EMPTY, K_N, K_W, WHITE, KataArrays
+from .kata_board import BLACK, EMPTY, K_N, K_W, WHITE, KataArrays, holds
 
 
 class AreaScratch(NamedTuple):
@@ -84,11 +84,7 @@ def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, 
             for q in (loc - w, loc - 1, loc + 1, loc + w):
                 if col[q] == pla:
                     h = head[q]
-                    known = False
-                    for j in range(nv):
-                        if vl[j] == h:
-                            known = True
-                    if not known:
+                    if not holds(vl, 0, nv, h):
                         vl[nv] = h
                         nv += 1
             inside = 0

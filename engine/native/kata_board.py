@@ -251,6 +251,16 @@ def add_chain(kb: KataArrays, loc: int, pla: int) -> None:
     nxt[loc] = tail
 
 
+
+@njit(cache=True, nogil=True, inline="always")
+def holds(arr: np.ndarray, lo: int, hi: int, v: int) -> bool:
+    """Whether ``v`` is among ``arr[lo:hi]`` (the short lists of chains and points the ladder
+    and area code keep)."""
+    for j in range(lo, hi):
+        if arr[j] == v:
+            return True
+    return False
+
 @njit(cache=True, nogil=True)
 def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
     """KataGo ``rebuildChain`` from ``loc`` over the stones whose head was cleared

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .kata_board import (BLACK, EMPTY, K_KO, K_N, K_W, WALL, WHITE, KataArrays, copy_into, immediate_libs,
-                         is_legal, play_recorded, undo)
+                         holds, is_legal, play_recorded, undo)
 
 
 class LadderScratch(NamedTuple):
@@ -67,12 +67,7 @@ def find_libs(kb: KataArrays, sc: LadderScratch, loc: int, start: int, idx: int)
         for q in (cur - w, cur - 1, cur + 1, cur + w):
             if col[q] == EMPTY:
                 end = idx + found
-                dup = False
-                for j in range(start, end):
-                    if buf[j] == q:
-                        dup = True
-                        break
-                if not dup:
+                if not holds(buf, start, end, q):
                     buf[end] = q
                     found += 1
         cur = nxt[cur]
@@ -95,12 +90,7 @@ def find_capture_moves(kb: KataArrays, sc: LadderScratch, loc: int, start: int, 
             if col[q] == opp:
                 h = head[q]
                 if nlibs[h] == 1:
-                    seen = False
-                    for j in range(nchk):
-                        if chk[j] == h:
-                            seen = True
-                            break
-                    if not seen:
+                    if not holds(chk, 0, nchk, h):
                         found += find_libs(kb, sc, q, start, idx + found)
                         chk[nchk] = h
                         nchk += 1
@@ -177,11 +167,7 @@ def libs_after_play(kb: KataArrays, sc: LadderScratch, loc: int, pla: int, mx: i
             if nl >= mx:
                 return mx
             h = head[q]
-            known = False
-            for j in range(nc):
-                if caps[j] == h:
-                    known = True
-            if not known:
+            if not holds(caps, 0, nc, h):
                 caps[nc] = h
                 nc += 1
     conns = sc.small[12:16]
@@ -189,11 +175,7 @@ def libs_after_play(kb: KataArrays, sc: LadderScratch, loc: int, pla: int, mx: i
     for q in (loc - w, loc - 1, loc + 1, loc + w):
         if col[q] == pla:
             h = head[q]
-            known = False
-            for j in range(nn):
-                if conns[j] == h:
-                    known = True
-            if known:
+            if holds(conns, 0, nn, h):
                 continue
             conns[nn] = h
             nn += 1
@@ -203,17 +185,8 @@ def libs_after_play(kb: KataArrays, sc: LadderScratch, loc: int, pla: int, mx: i
                     if r == loc:
                         continue
                     c = col[r]
-                    ok = c == EMPTY
-                    if not ok and c == opp:
-                        for j in range(nc):
-                            if caps[j] == head[r]:
-                                ok = True
-                    if ok:
-                        dup = False
-                        for j in range(nl):
-                            if libs[j] == r:
-                                dup = True
-                        if not dup:
+                    if c == EMPTY or (c == opp and holds(caps, 0, nc, head[r])):
+                        if not holds(libs, 0, nl, r):
                             libs[nl] = r
                             nl += 1
                             if nl >= mx:
