@@ -9,7 +9,8 @@ For every minibatch size the benchmark measures, in the same run and process:
   the eval cache disabled, so every non-terminal leaf is a real network evaluation;
 * **ceiling** — evaluations per second of the network alone, ``OnnxEvaluator.run`` on a
   full batch of encoded positions, repeated (half measured before the searches, half
-  after, so slow drift of a shared machine cancels);
+  after, so slow drift of a shared machine cancels), by as many concurrent callers as
+  the search has threads;
 * **fraction** = nps / ceiling — how much of the network's throughput the search keeps;
 * **ceiling_at_mean_batch**, **fraction_at_mean_batch** — the same against the network
   alone at the batch size the search really sent (``mean_batch``; collisions keep it below
@@ -227,24 +228,39 @@ def describe_device(provider: str) -> str:
 
 # -- measurements ----------------------------------------------------------------------------
 def measure_ceiling(ev: OnnxEvaluator, states: Sequence[GameState], batch: int, seconds: float,
-                    min_runs: int = 3) -> tuple[int, float]:
+                    min_runs: int = 3, callers: int = 1) -> tuple[int, float]:
     """Run the network alone on a full batch until ``seconds`` pass (and ``min_runs`` runs).
 
-    Returns (evaluations, seconds). The batch holds the positions repeated cyclically.
+    ``callers`` threads run it at once, each on its own batch, as that many search threads
+    do (onnxruntime runs concurrent calls of one session side by side). Returns
+    (evaluations, seconds). Each batch holds the positions repeated cyclically.
     """
-    # on a GPU the evaluator runs its full batch anyway: fill a full-size one (no staging copy)
-    buf = ev.new_batch(max(batch, ev.max_batch) if getattr(ev, "padded", False) else batch)
-    for row in range(batch):
-        ev.codec.encode(states[row % len(states)], buf.inputs, row)
-    ev.run(buf, batch)  # warm-up: first run of a shape allocates
-    runs = 0
+    def new_buf():
+        # on a GPU the evaluator runs its full batch anyway: fill a full-size one (no staging copy)
+        buf = ev.new_batch(max(batch, ev.max_batch) if getattr(ev, "padded", False) else batch)
+        for row in range(batch):
+            ev.codec.encode(states[row % len(states)], buf.inputs, row)
+        ev.run(buf, batch)  # warm-up: first run of a shape allocates
+        return buf
+
+    bufs = [new_buf() for _ in range(max(1, callers))]
+    runs = [0] * len(bufs)
     t0 = time.perf_counter()
-    while True:
-        ev.run(buf, batch)
-        runs += 1
-        el = time.perf_counter() - t0
-        if runs >= min_runs and el >= seconds:
-            return runs * batch, el
+
+    def loop(i: int) -> None:
+        while True:
+            ev.run(bufs[i], batch)
+            runs[i] += 1
+            if runs[i] >= min_runs and time.perf_counter() - t0 >= seconds:
+                return
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(1, len(bufs))]
+    for t in threads:
+        t.start()
+    loop(0)
+    for t in threads:
+        t.join()
+    return sum(runs) * batch, time.perf_counter() - t0
 
 
 @dataclass
@@ -499,7 +515,7 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                 net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options,
                 callers=search_threads)
             try:
-                n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
+                n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2, callers=search_threads)
                 tick(f"batch {b}: network alone")
                 runs = []
                 timed = _TimedEvaluator(bev)  # one network thread for all positions, as in a game
@@ -511,12 +527,13 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                         tick(f"batch {b}: search {i + 1}/{len(specs)}")
                 finally:
                     timed.close()
-                n2, t2 = measure_ceiling(bev, states, b, ceiling_seconds / 2)
+                n2, t2 = measure_ceiling(bev, states, b, ceiling_seconds / 2, callers=search_threads)
                 tick(f"batch {b}: network alone")
                 sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))
                 at_mean = None
                 if sent > 0 and abs(sent - b) > 0.1 * b:  # collisions kept the batches smaller: compare like with like
-                    nm, tm = measure_ceiling(bev, states, max(1, round(sent)), ceiling_seconds / 2)
+                    nm, tm = measure_ceiling(bev, states, max(1, round(sent)), ceiling_seconds / 2,
+                                             callers=search_threads)
                     at_mean = nm / tm
                 prof_text = None
                 if profile:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tabula.bench.nps import (BenchResult, data_file, format_table, load_positions, parse_position, run_bench,
-                       search_position)
+from tabula.bench.nps import (BenchResult, data_file, format_table, load_positions, measure_ceiling, parse_position,
+                       run_bench, search_position)
 from tabula.engine.evaluator import OnnxEvaluator
 from netfactory import make_net
 from tabula.protocols.cli import main
@@ -81,6 +81,27 @@ def test_search_position_counts_real_evaluations(uniform_chess_net):
     assert run.net_batches >= 40 // 8
     assert run.wall > 0 and run.cpu > 0 and 0 <= run.net_wait <= run.wall
     assert 0 < run.net_busy <= run.wall
+
+
+def test_ceiling_runs_as_many_callers_as_search_threads(uniform_chess_net):
+    """With N search threads the network-alone rate is N concurrent callers, each on its own batch."""
+    import threading
+
+    ev = OnnxEvaluator(uniform_chess_net, backend="cpu", threads=2, max_batch=4, callers=2)
+    seen: dict[int, set[int]] = {}
+    run = ev.run
+
+    def spy(buf, n):
+        seen.setdefault(threading.get_ident(), set()).add(id(buf))
+        return run(buf, n)
+
+    ev.run = spy  # type: ignore[method-assign]
+    try:
+        evals, seconds = measure_ceiling(ev, [parse_position("chess", "startpos")], 4, 0.05, callers=2)
+    finally:
+        ev.close()
+    assert len(seen) == 2 and len(set.union(*seen.values())) == 2  # two threads, a batch each
+    assert evals % 4 == 0 and evals >= 2 * 3 * 4 and seconds >= 0.05  # min_runs per caller
 
 
 def test_run_bench_numbers_are_consistent(uniform_chess_net):
