@@ -17,14 +17,13 @@ and scored alike, in 1,631 s.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from tabula.bench import lockstep
 from tabula.engine.games.go import GoState
 from tabula.engine.native import go_rules as gr
 from tabula.engine.native.go_state import NativeGoState
@@ -33,20 +32,17 @@ _REASON = {None: gr.LEGAL, "point occupied": gr.OCCUPIED, "suicide": gr.SUICIDE,
 
 
 @dataclass
-class Tally:
+class Tally(lockstep.GameTally):
     """What the games covered."""
 
-    games: int = 0
     plies: int = 0
     captures: int = 0
     superko_refusals: int = 0
     suicide_refusals: int = 0
     finished: int = 0
-    by_size: dict[int, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        sizes = ", ".join(f"{n}x{n}: {k}" for n, k in sorted(self.by_size.items()))
-        return (f"{self.games} games ({sizes}), {self.plies} plies, {self.captures} capturing moves, "
+        return (f"{super().__str__()}, {self.plies} plies, {self.captures} capturing moves, "
                 f"{self.superko_refusals} superko refusals, {self.suicide_refusals} suicide refusals, "
                 f"{self.finished} ended by two passes")
 
@@ -80,7 +76,8 @@ def _compare(ref: GoState, nat: NativeGoState, where: str, full: bool, buf: np.n
 
 
 def play_game(size: int, rng: random.Random, tally: Tally, *, full_every: int = 1) -> None:
-    """One random game in lockstep; AssertionError at the first difference."""
+    """One random game in lockstep; AssertionError at the first difference (the game is
+    counted by :func:`run`)."""
     komi = rng.choice((0.0, 0.5, 5.5, 6.5, 7.0, 7.5, -3.0))
     ref = GoState(size, komi)
     nat = NativeGoState.from_state(ref, room=8)
@@ -108,31 +105,20 @@ def play_game(size: int, rng: random.Random, tally: Tally, *, full_every: int = 
         tally.plies += 1
     else:
         _compare(ref, nat, f"{size}x{size} game {tally.games} end", True, buf, tally)
-    tally.games += 1
-    tally.by_size[size] = tally.by_size.get(size, 0) + 1
 
 
 def run(games: int, sizes: list[int], seed: int, full_every: int = 1) -> Tally:
     """``games`` games spread evenly over ``sizes``, seeded."""
-    rng = random.Random(seed)
-    tally = Tally()
-    for i in range(games):
-        play_game(sizes[i % len(sizes)], rng, tally, full_every=full_every)
-    return tally
+    return lockstep.play_games(games, sizes, seed, Tally(),
+                               lambda size, rng, tally: play_game(size, rng, tally, full_every=full_every))
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--games", type=int, default=10_000)
-    ap.add_argument("--sizes", default="9,13,19")
-    ap.add_argument("--seed", type=int, default=17)
+    ap = lockstep.parser(__doc__, games=10_000, seed=17)
     ap.add_argument("--full-every", type=int, default=1,
                     help="check every point's reasons and the area every N plies (1: every ply)")
     a = ap.parse_args(argv)
-    t0 = time.time()
-    tally = run(a.games, [int(s) for s in a.sizes.split(",")], a.seed, a.full_every)
-    print(f"identical: {tally} in {time.time() - t0:.0f} s")
-    return 0
+    return lockstep.report(lambda: run(a.games, lockstep.board_sizes(a.sizes), a.seed, a.full_every))
 
 
 if __name__ == "__main__":

@@ -20,14 +20,13 @@ identical over 17,292 positions.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from tabula.bench import lockstep
 from tabula.engine.codecs import katago_board
 from tabula.engine.codecs.katago_features import GLOBAL_FEATURES, SPATIAL_FEATURES, KataFeatures, KataRules
 from tabula.engine.games.go import GoState
@@ -37,20 +36,17 @@ from tabula.engine.native.go_state import NativeGoState
 
 
 @dataclass
-class Tally:
+class Tally(lockstep.GameTally):
     """What the games covered."""
 
-    games: int = 0
     roots: int = 0
     positions: int = 0
     laddered: int = 0      #: positions with a laddered chain (plane 14)
     working: int = 0       #: positions with a working atari (plane 17)
     prev_ladders: int = 0  #: positions whose planes 15/16 show a ladder
-    by_size: dict[int, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        sizes = ", ".join(f"{n}x{n}: {k}" for n, k in sorted(self.by_size.items()))
-        return (f"{self.games} games ({sizes}), {self.roots} roots, {self.positions} positions, "
+        return (f"{super().__str__()}, {self.roots} roots, {self.positions} positions, "
                 f"{self.laddered} with a laddered chain, {self.working} with a working atari, "
                 f"{self.prev_ladders} with ladders on the earlier boards")
 
@@ -140,7 +136,7 @@ def _own_eye(s: GoState, m: int, board: list[int], me: int) -> bool:
 def play_game(size: int, rng: random.Random, tally: Tally, *, every: int = 5, children: int = 3,
               rules: KataRules | None = None) -> None:
     """One random game; every ``every`` plies a root with ``children`` children (and sometimes
-    grandchildren), each encoded both ways."""
+    grandchildren), each encoded both ways (the game is counted by :func:`run`)."""
     komi = rng.choice((0.0, 5.5, 6.5, 7.0, 7.5, -3.0))
     pair = Pair(GoState(size, komi), rules or KataRules())
     s = pair.ref
@@ -165,41 +161,31 @@ def play_game(size: int, rng: random.Random, tally: Tally, *, every: int = 5, ch
                     pair.pop()
         move = s.PASS if rng.random() < (0.02 if ply < size * size else 0.3) else chase_move(s, rng)
         s.push(move)
-    tally.games += 1
-    tally.by_size[size] = tally.by_size.get(size, 0) + 1
 
 
 def run(games: int, sizes: list[int], seed: int, *, budget: int | None = None, every: int = 5,
         rules: KataRules | None = None) -> Tally:
     """``games`` games spread over ``sizes``, seeded; ``budget``: the ladder node budget of both;
     ``rules``: KataGo's rules the features are for (default: Tabula's)."""
-    rng = random.Random(seed)
-    tally = Tally()
     saved = katago_board.LADDER_BUDGET
     if budget is not None:
         katago_board.LADDER_BUDGET = budget
     try:
-        for i in range(games):
-            play_game(sizes[i % len(sizes)], rng, tally, every=every, rules=rules)
+        return lockstep.play_games(games, sizes, seed, Tally(),
+                                   lambda size, rng, tally: play_game(size, rng, tally, every=every, rules=rules))
     finally:
         katago_board.LADDER_BUDGET = saved
-    return tally
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--games", type=int, default=30)
-    ap.add_argument("--sizes", default="9,13,19")
-    ap.add_argument("--seed", type=int, default=7)
+    ap = lockstep.parser(__doc__, games=30, seed=7)
     ap.add_argument("--every", type=int, default=5, help="a search root every N plies")
     ap.add_argument("--budget", type=int, default=None, help="ladder node budget (KataGo: 25000)")
     ap.add_argument("--rules", default=None, help="KataGo rules preset (default: Tabula's; positional ko only)")
     a = ap.parse_args(argv)
-    t0 = time.time()
     rules = KataRules.from_name(a.rules) if a.rules else None
-    tally = run(a.games, [int(s) for s in a.sizes.split(",")], a.seed, budget=a.budget, every=a.every, rules=rules)
-    print(f"identical: {tally} in {time.time() - t0:.0f} s")
-    return 0
+    return lockstep.report(lambda: run(a.games, lockstep.board_sizes(a.sizes), a.seed, budget=a.budget,
+                                       every=a.every, rules=rules))
 
 
 if __name__ == "__main__":
