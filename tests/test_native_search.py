@@ -222,7 +222,10 @@ def test_batch_priors_are_softmax_priors_bit_for_bit():
 
 
 def test_warm_up_compiles_every_leaf_path_kernel_a_search_calls(golden_nets):
-    """After warm_up, the shogi and KataGo searches (the Python leaf path) compile nothing more."""
+    """After warm_up, the shogi search (the Python leaf path) and the KataGo search compile no
+    leaf-path kernel again. A KataGo net searches with compiled leaves (its own compile set,
+    "katago"); it takes the leaf path only while that set compiles apart, or under rules the
+    compiled features do not serve."""
     from tabula.engine.search import leafpath as lp
     from tabula.engine.search.native import warm_up
     warm_up(False)
