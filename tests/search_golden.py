@@ -5,7 +5,8 @@ The numbers in ``tests/data/search_golden.json`` were written by the Python refe
 to reproduce it must give the same visit count per root move and the same Q (to 1e-5).
 Regenerate (only after a deliberate change of the reference) with::
 
-    .venv/bin/python -m tests.search_golden
+    .venv/bin/python -m tests.search_golden            # every scenario
+    .venv/bin/python -m tests.search_golden NAME ...   # these (new) scenarios; the others are kept
 
 The nets are built here from fixed seeds (tests/netfactory.py), so the file depends on no
 stored net; onnxruntime on another CPU may round a last bit differently, which can move a
@@ -66,6 +67,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("chess-reuse-b8", "chess", "chess", "startpos moves d2d4", 300, 8, then_moves=("d7d5", "c2c4"),
              then_nodes=400),
     Scenario("chess-nocache-b8", "chess", "chess", "startpos moves e2e4 c7c5", 300, 8, cache=0),
+    # lc0's default key, the position alone: transpositions reuse an evaluation made with another history
+    Scenario("chess-hist0-b1", "chess", "chess", "startpos", 300, 1, params={"cache_history": 0}),
+    Scenario("chess-hist0-b8", "chess", "chess", "startpos moves d2d4 g8f6", 500, 8, params={"cache_history": 0}),
     # a net with lc0's moves-left head: the M utility at every node (threshold 0), at lc0's defaults, on a kept tree
     Scenario("chess-mlh-b8", "chess", "chess-mlh", "startpos moves e2e4 e7e5", 300, 8,
              params={"moves_left_threshold": 0.0}),
@@ -211,7 +215,8 @@ def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory)
     ev = _evaluator(net, max(sc.batch, 1))
     if sc.game == "go":
         ev.codec.set_board_size(9)
-    params = SearchParams(minibatch=sc.batch, **sc.params)
+    # the file was recorded with the previous position in chess's cache key (CacheHistoryLength 1)
+    params = SearchParams(minibatch=sc.batch, **{"cache_history": 1, **sc.params})
     state = parse_position(sc.game, sc.position)
     root_moves = [state.parse_move(m) for m in sc.searchmoves]
     search, tree, cache = factory(ev, state.copy(), params, sc.cache, root_moves)
@@ -249,13 +254,19 @@ def compare(got: dict, want: dict, where: str = "") -> list[str]:
     return errs
 
 
-def main() -> None:
-    """Regenerate the golden file from the reference search."""
+def main(names: list[str]) -> None:
+    """Regenerate the golden file from the reference search: every scenario, or only those
+    ``names`` (the file's other entries are kept)."""
     import tempfile
+    unknown = set(names) - {sc.name for sc in SCENARIOS}
+    if unknown:
+        raise SystemExit(f"no scenario {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory() as d:
         nets = build_nets(Path(d))
-        out = {}
+        out = json.loads(GOLDEN.read_text()) if names else {}
         for sc in SCENARIOS:
+            if names and sc.name not in names:
+                continue
             out[sc.name] = run_scenario(sc, nets[sc.net])
             print(sc.name, out[sc.name]["nodes"], out[sc.name]["best"], flush=True)
     GOLDEN.parent.mkdir(exist_ok=True)
@@ -264,4 +275,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    main(sys.argv[1:])

@@ -304,3 +304,30 @@ def test_null_move_and_errors() -> None:
     with pytest.raises(IndexError):
         cr.unmake_move(pos)
     assert decode_move(0) == chess.Move.null()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_cache_key_includes_as_many_earlier_positions_as_asked(native: bool) -> None:
+    """CacheHistoryLength: two move orders to one position share a key at 0; at 1 only if the
+    positions one ply earlier agree too; at 2 only if those two plies earlier do as well."""
+    from tabula.engine.native.chess_state import NativeChessState
+
+    def key(moves: str, plies: int) -> int:
+        state = NativeChessState.from_moves(None, moves.split()) if native else ChessState()
+        if not native:
+            for m in moves.split():
+                state.push(state.parse_move(m))
+        state.set_cache_history(plies)
+        assert state.cache_history == plies and state.copy().key() == state.key()
+        return state.key()
+
+    last_differs = ("g1f3 g8f6 b1c3", "b1c3 g8f6 g1f3")      # same position, other last move
+    third_differs = ("g1f3 b8c6 b1c3 g8f6", "b1c3 b8c6 g1f3 g8f6")  # same last two positions
+    assert key(last_differs[0], 0) == key(last_differs[1], 0)
+    assert key(last_differs[0], 1) != key(last_differs[1], 1)
+    assert key(third_differs[0], 1) == key(third_differs[1], 1)
+    assert key(third_differs[0], 2) != key(third_differs[1], 2)
+    # the halfmove clock stays in the key at any length: e4 last resets it, Nc3 last does not
+    assert key("e2e4 g8f6 b1c3", 0) != key("b1c3 g8f6 e2e4", 0)
+    # before the game's first position there is nothing: one ply in, lengths 1 and 2 differ
+    assert key("g1f3", 1) != key("g1f3", 2) and key("", 0) != key("", 1)

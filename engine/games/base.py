@@ -70,6 +70,11 @@ class GameState(ABC):
         occurrence of a position inside the tree is enough for a repetition draw, while an
         occurrence before the root (game history) is not. Games without the rule ignore it."""
 
+    def set_cache_history(self, plies: int) -> None:
+        """How many earlier positions :meth:`key` includes (lc0's ``CacheHistoryLength``): with
+        fewer than the net sees, a transposition reached by another path reuses an evaluation
+        made with a different history. Games whose key covers no history ignore it."""
+
     @abstractmethod
     def key(self) -> int:
         """A 64-bit hash of everything the network sees (used by the eval cache)."""

@@ -121,6 +121,8 @@ class ChessState(GameState):
         #: the search root's ply: a single repetition counts as a draw only if the earlier
         #: occurrence is at or after it (lc0's TwoFoldDraws); 0 = the whole game
         self.root_ply = 0
+        #: earlier positions in :meth:`key` (see GameState.set_cache_history)
+        self.cache_history = 0
         self._moves: list[int] | None = None
 
     # -- positions and hashing -------------------------------------------------------
@@ -191,6 +193,7 @@ class ChessState(GameState):
         new.repetitions = list(self.repetitions)
         new.repeated_at = list(self.repeated_at)
         new.root_ply = self.root_ply
+        new.cache_history = self.cache_history
         new._moves = None
         return new
 
@@ -208,11 +211,17 @@ class ChessState(GameState):
     def set_search_root(self) -> None:
         self.root_ply = self.ply
 
+    def set_cache_history(self, plies: int) -> None:
+        self.cache_history = max(0, int(plies))
+
     def key(self) -> int:
-        prev = self._poskeys[-2] if len(self._poskeys) > 1 else None
+        """The position, whether it repeats and the halfmove clock, and the
+        :attr:`cache_history` positions before it (None before the game's first)."""
+        keys = self._poskeys
+        earlier = tuple(keys[-1 - k] if len(keys) > k else None for k in range(1, self.cache_history + 1))
         # the squares' top bits beside the hashed boards make the pair exact (see _poskey)
         top = tuple(bb >> 61 for bb in self.snapshots[-1])
-        return hash((self._poskeys[-1], top, self.repetitions[-1] > 0, self.board.halfmove_clock, prev))
+        return hash((keys[-1], top, self.repetitions[-1] > 0, self.board.halfmove_clock, earlier))
 
     def move_to_text(self, move: int) -> str:
         return self.board.uci(decode_move(move)) if move != NULL_MOVE else "0000"

@@ -42,6 +42,9 @@ _NO_PREV = np.uint64(0x9E3779B97F4A7C15)
 #: repetition is a draw only when its earlier occurrence is at or after it (lc0's TwoFoldDraws)
 P_SEARCH_ROOT = cr.P_EXTRA + 2
 assert P_SEARCH_ROOT < cr.P_BOARD and P_SEARCH_ROOT not in (lc0.P_ROOT, lc0.P_ROOT_FIX)
+#: word holding how many earlier positions the eval-cache key includes (ChessState.cache_history)
+P_CACHE_HISTORY = cr.P_EXTRA + 3
+assert P_CACHE_HISTORY < cr.P_BOARD and P_CACHE_HISTORY not in (lc0.P_ROOT, lc0.P_ROOT_FIX)
 
 
 @njit(cache=True, nogil=True)
@@ -75,11 +78,14 @@ def _mix(x: np.uint64) -> np.uint64:
 @njit(cache=True, nogil=True)
 def native_key(pos: np.ndarray) -> np.uint64:
     """ChessState.key's content hashed: this position, whether it repeats, the halfmove clock
-    and the previous position (none at the game's first)."""
+    and the ``pos[P_CACHE_HISTORY]`` positions before it (a fixed word for each before the
+    game's first)."""
     ply = np.int64(pos[cr.P_PLY])
-    prev = lc0.rep_hash(pos, ply - 1) if ply > 0 else _NO_PREV
     extra = (pos[cr.P_HALFMOVE] << np.uint64(1)) | (np.uint64(1) if lc0.repeated(pos, ply) else U0)
-    return lc0.rep_hash(pos, ply) ^ _mix(prev) ^ _mix(extra + np.uint64(0x632BE59BD9B4E019))
+    earlier = U0
+    for k in range(1, np.int64(pos[P_CACHE_HISTORY]) + 1):
+        earlier = _mix(earlier ^ (lc0.rep_hash(pos, ply - k) if ply >= k else _NO_PREV))
+    return lc0.rep_hash(pos, ply) ^ earlier ^ _mix(extra + np.uint64(0x632BE59BD9B4E019))
 
 
 _VERDICT = {cr.ONGOING: None, cr.CHECKMATE: LOSS, cr.STALEMATE: DRAW, cr.FIFTY_MOVES: DRAW,
@@ -106,6 +112,7 @@ class NativeChessState(CompiledMoves, GameState):
         lc0.set_root(self.pos, root, startpos=state.from_startpos, ep_flag=state.ep_flags[0])
         self._ply = state.ply
         self.pos[P_SEARCH_ROOT] = state.root_ply
+        self.pos[P_CACHE_HISTORY] = state.cache_history
         self._cap = int(self.pos[cr.P_CAP])
         self._buf = np.empty(cr.MAX_MOVES, np.int32)
         self._n = -1
@@ -180,6 +187,14 @@ class NativeChessState(CompiledMoves, GameState):
 
     def set_search_root(self) -> None:
         self.pos[P_SEARCH_ROOT] = self._ply
+
+    def set_cache_history(self, plies: int) -> None:
+        self.pos[P_CACHE_HISTORY] = max(0, int(plies))
+
+    @property
+    def cache_history(self) -> int:
+        """Earlier positions in :meth:`key` (see GameState.set_cache_history)."""
+        return int(self.pos[P_CACHE_HISTORY])
 
     @property
     def root_ply(self) -> int:

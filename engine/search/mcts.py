@@ -159,6 +159,7 @@ class Search:
                  abort: threading.Event | None = None) -> None:
         self.state = state
         state.set_search_root()
+        state.set_cache_history(params.cache_history)
         self.tree = tree
         self.ev = evaluator
         self.codec = evaluator.codec

@@ -270,6 +270,7 @@ class NativeSearch:
             state = self._go.state
         self.state = state
         state.set_search_root()
+        state.set_cache_history(params.cache_history)
         self.tree = tree
         self.cache = cache
         self.params = params
