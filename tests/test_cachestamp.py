@@ -86,7 +86,7 @@ from ..games import go as g  # a comment
 try:
     from .d import e
 except ImportError:  # pragma: no cover
-    import engine.f
+    import tabula.engine.f
 if TYPE_CHECKING:
     from .typing_only import T
 else:
@@ -102,7 +102,7 @@ class C:
 '''
     got = [ast.unparse(node) for node in cachestamp._module_imports(text)]  # noqa: SLF001
     assert got == ["import os, numpy as np", "from .a import b, c", "from ..games import go as g",
-                   "from .d import e", "import engine.f", "from .g import h"]
+                   "from .d import e", "import tabula.engine.f", "from .g import h"]
 
 
 def test_refresh_empties_a_cache_stamped_for_other_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
