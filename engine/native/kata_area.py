@@ -42,7 +42,7 @@ def new_area_scratch(size: int) -> AreaScratch:
                        z(np.uint8))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _touches(kb: KataArrays, p: int, pla: int, h: int) -> bool:
     """Whether ``p`` is next to a stone of the ``pla`` chain with head ``h`` (any, for h < 0)."""
     col, head = kb.col, kb.head
@@ -53,7 +53,7 @@ def _touches(kb: KataArrays, p: int, pla: int, h: int) -> bool:
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, bool]:
     """Flood every region of empty-or-enemy points from its first empty point in scan order;
     per region its points, the chains it is vital to, its inside count and whether it holds an
@@ -123,7 +123,7 @@ def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, 
     return nreg, any_pla
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _area_for(kb: KataArrays, pla: int, mss: bool, s: AreaScratch, result: np.ndarray) -> None:
     """KataGo ``calculateAreaForPla`` (safe and unsafe big territories both on)."""
     col, head, nxt = kb.col, kb.head, kb.nxt
@@ -180,7 +180,7 @@ def _area_for(kb: KataArrays, pla: int, mss: bool, s: AreaScratch, result: np.nd
                     result[p] = pla
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def area(kb: KataArrays, mss: bool, s: AreaScratch, result: np.ndarray) -> None:
     """KataGo's area of every loc into ``result`` (int8 [S]: EMPTY / BLACK / WHITE)."""
     result[:] = EMPTY

@@ -68,19 +68,21 @@ def loc_of(kb: KataArrays, x: int, y: int) -> int:
     return (x + 1) + (y + 1) * int(kb.meta[K_W])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def copy_into(dst: KataArrays, src: KataArrays) -> None:
     """Make ``dst`` the same position as ``src`` (scratch stack left alone)."""
-    dst.meta[:] = src.meta
-    dst.col[:] = src.col
-    dst.head[:] = src.head
-    dst.nxt[:] = src.nxt
-    dst.nlocs[:] = src.nlocs
-    dst.nlibs[:] = src.nlibs
+    for i in range(src.meta.size):
+        dst.meta[i] = src.meta[i]
+    for i in range(src.col.size):
+        dst.col[i] = src.col[i]
+        dst.head[i] = src.head[i]
+        dst.nxt[i] = src.nxt[i]
+        dst.nlocs[i] = src.nlocs[i]
+        dst.nlibs[i] = src.nlibs[i]
 
 
 # -- small queries ----------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def is_lib_of(kb: KataArrays, loc: int, h: int) -> bool:
     """Whether the empty ``loc`` touches the chain with head ``h``."""
     col, head = kb.col, kb.head
@@ -92,7 +94,7 @@ def is_lib_of(kb: KataArrays, loc: int, h: int) -> bool:
     return False
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def immediate_libs(kb: KataArrays, loc: int) -> int:
     """Empty neighbours of ``loc``."""
     col = kb.col
@@ -101,7 +103,7 @@ def immediate_libs(kb: KataArrays, loc: int) -> int:
             + (col[loc + w] == EMPTY))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def is_suicide(kb: KataArrays, loc: int, pla: int) -> bool:
     """KataGo ``isSuicide``: the stone would have no liberty and capture nothing."""
     col, head, nlibs = kb.col, kb.head, kb.nlibs
@@ -119,14 +121,14 @@ def is_suicide(kb: KataArrays, loc: int, pla: int) -> bool:
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def is_legal(kb: KataArrays, loc: int, pla: int) -> bool:
     """KataGo ``isLegal`` with multi-stone suicide illegal, for an on-board point: empty, not
     the ko point, not suicide (the same as :func:`is_suicide` without multi-stone suicide)."""
     return kb.col[loc] == EMPTY and loc != kb.meta[K_KO] and not is_suicide(kb, loc, pla)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def chain_len(kb: KataArrays, loc: int) -> int:
     """Stones of the chain through ``loc`` (walked)."""
     nxt = kb.nxt
@@ -139,7 +141,7 @@ def chain_len(kb: KataArrays, loc: int) -> int:
 
 
 # -- chain bookkeeping ------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def change_libs(kb: KataArrays, loc: int, pla: int, delta: int) -> None:
     """KataGo ``changeSurroundingLiberties``: ``delta`` to each distinct ``pla`` chain next to ``loc``."""
     col, head, nlibs = kb.col, kb.head, kb.nlibs
@@ -161,7 +163,7 @@ def change_libs(kb: KataArrays, loc: int, pla: int, delta: int) -> None:
             nlibs[h3] += delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def merge(kb: KataArrays, loc1: int, loc2: int) -> None:
     """KataGo ``mergeChains``: the smaller chain joins the larger, its ring after the head."""
     col, head, nxt, nlocs, nlibs = kb.col, kb.head, kb.nxt, kb.nlocs, kb.nlibs
@@ -193,7 +195,7 @@ def merge(kb: KataArrays, loc1: int, loc2: int) -> None:
     nxt[h1] = h2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def remove_chain(kb: KataArrays, loc: int) -> int:
     """KataGo ``removeChain``: empty the chain's points, its neighbours gain them; the stones."""
     col, nxt = kb.col, kb.nxt
@@ -209,7 +211,7 @@ def remove_chain(kb: KataArrays, loc: int) -> int:
             return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_chain(kb: KataArrays, loc: int, pla: int) -> None:
     """KataGo ``addChain``: put back the captured chain whose empty points include ``loc``
     (``addChainHelper``'s depth-first walk, each stone linked after the one visited before)."""
@@ -252,7 +254,7 @@ def add_chain(kb: KataArrays, loc: int, pla: int) -> None:
 
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def holds(arr: np.ndarray, lo: int, hi: int, v: int) -> bool:
     """Whether ``v`` is among ``arr[lo:hi]`` (the short lists of chains and points the ladder
     and area code keep)."""
@@ -261,7 +263,7 @@ def holds(arr: np.ndarray, lo: int, hi: int, v: int) -> bool:
             return True
     return False
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
     """KataGo ``rebuildChain`` from ``loc`` over the stones whose head was cleared
     (``rebuildChainHelper``'s walk: liberties counted before each stone joins)."""
@@ -306,7 +308,7 @@ def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
 
 
 # -- moves ----------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def play(kb: KataArrays, loc: int, pla: int) -> None:
     """KataGo ``playMoveAssumeLegal`` for an on-board point; loc 0 (a pass) just clears the ko."""
     if loc == 0:
@@ -355,7 +357,7 @@ def play(kb: KataArrays, loc: int, pla: int) -> None:
         remove_chain(kb, loc)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def play_recorded(kb: KataArrays, loc: int, pla: int, rec: np.ndarray) -> None:
     """:func:`play`, writing KataGo's ``MoveRecord`` into ``rec`` (int32[4]: loc, player,
     previous ko point, captured directions / SUICIDE_FLAG)."""
@@ -377,7 +379,7 @@ def play_recorded(kb: KataArrays, loc: int, pla: int, rec: np.ndarray) -> None:
     play(kb, loc, pla)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def undo(kb: KataArrays, rec: np.ndarray) -> None:
     """KataGo ``undo`` of a recorded move (chains may come back with other heads and orders)."""
     loc, pla, ko, dirs = np.int64(rec[0]), np.int64(rec[1]), np.int64(rec[2]), np.int64(rec[3])

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .kata_board import (BLACK, EMPTY, K_KO, K_N, K_W, WALL, WHITE, KataArrays, copy_into, immediate_libs,
+from .kata_board import (BLACK, EMPTY, K_KO, K_N, K_W, WALL, WHITE, KataArrays, copy_into, immediate_libs, is_lib_of,
                          holds, is_legal, play_recorded, undo)
 
 
@@ -55,12 +55,17 @@ def new_scratch(n: int) -> LadderScratch:
 
 
 # -- move generation helpers ------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def find_libs(kb: KataArrays, sc: LadderScratch, loc: int, start: int, idx: int) -> int:
-    """KataGo ``findLiberties``: the chain's liberties not yet in ``buf[start:idx]``, appended at ``idx``."""
+    """KataGo ``findLiberties``: the chain's liberties not yet in ``buf[start:idx]``, appended at ``idx``.
+
+    The walk stops once every liberty the chain has (its ``nlibs``) is listed: the rest of the
+    ring could add nothing, so the list and its order are KataGo's.
+    """
     col, nxt = kb.col, kb.nxt
     w = kb.meta[K_W]
     buf = sc.buf
+    want = np.int64(kb.nlibs[kb.head[loc]]) if start == idx else 9999
     found = 0
     cur = np.int64(loc)
     while True:
@@ -70,12 +75,14 @@ def find_libs(kb: KataArrays, sc: LadderScratch, loc: int, start: int, idx: int)
                 if not holds(buf, start, end, q):
                     buf[end] = q
                     found += 1
+                    if found == want:
+                        return found
         cur = nxt[cur]
         if cur == loc:
             return found
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def find_capture_moves(kb: KataArrays, sc: LadderScratch, loc: int, start: int, idx: int) -> int:
     """KataGo ``findLibertyGainingCaptures``: last liberties of the adjacent enemy chains in atari."""
     col, head, nxt, nlibs = kb.col, kb.head, kb.nxt, kb.nlibs
@@ -99,7 +106,7 @@ def find_capture_moves(kb: KataArrays, sc: LadderScratch, loc: int, start: int, 
             return found
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def has_capture_moves(kb: KataArrays, loc: int) -> bool:
     """Whether an enemy chain next to the chain at ``loc`` is in atari."""
     col, head, nxt, nlibs = kb.col, kb.head, kb.nxt, kb.nlibs
@@ -115,7 +122,7 @@ def has_capture_moves(kb: KataArrays, loc: int) -> bool:
             return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def bound_libs_after_play(kb: KataArrays, loc: int, pla: int) -> tuple[int, int]:
     """KataGo ``getBoundNumLibertiesAfterPlay``: (lower, upper) liberties after ``pla`` plays ``loc``."""
     col, head, nlibs, nlocs = kb.col, kb.head, kb.nlibs, kb.nlocs
@@ -144,7 +151,7 @@ def bound_libs_after_play(kb: KataArrays, loc: int, pla: int) -> tuple[int, int]
     return lower, imm + cap_libs + conn
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def libs_after_play(kb: KataArrays, sc: LadderScratch, loc: int, pla: int, mx: int) -> int:
     """KataGo ``getNumLibertiesAfterPlay``: liberties a stone at ``loc`` would have, capped at ``mx`` (≤ 4)."""
     col, head, nlibs, nxt = kb.col, kb.head, kb.nlibs, kb.nxt
@@ -197,7 +204,7 @@ def libs_after_play(kb: KataArrays, sc: LadderScratch, loc: int, pla: int, mx: i
     return nl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def would_be_ko_capture(kb: KataArrays, loc: int, pla: int) -> bool:
     """KataGo ``wouldBeKoCapture``."""
     col, head, nlibs, nlocs = kb.col, kb.head, kb.nlibs, kb.nlocs
@@ -219,7 +226,7 @@ def would_be_ko_capture(kb: KataArrays, loc: int, pla: int) -> bool:
     return nlocs[head[found]] == 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def conn_libs_x2(kb: KataArrays, loc: int, pla: int) -> int:
     """Twice the liberties (less 1.5) of the friendly chains a move at ``loc`` connects to."""
     col, head, nlibs = kb.col, kb.head, kb.nlibs
@@ -234,7 +241,7 @@ def conn_libs_x2(kb: KataArrays, loc: int, pla: int) -> int:
 
 
 # -- the searches -----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ladder_captured(kb: KataArrays, sc: LadderScratch, loc: int, defender_first: bool,
                     budget: int) -> tuple[bool, bool]:
     """KataGo ``searchIsLadderCaptured``: (captured in a ladder, ran out of ``budget`` nodes).
@@ -380,7 +387,7 @@ def ladder_captured(kb: KataArrays, sc: LadderScratch, loc: int, defender_first:
         lens[idx] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def ladder_2libs(kb: KataArrays, sc: LadderScratch, loc: int, budget: int, work: np.ndarray) -> tuple[bool, int]:
     """KataGo ``searchIsLadderCapturedAttackerFirst2Libs``: (laddered, working moves written to
     ``work``, in the order of the two liberties tried)."""
@@ -413,7 +420,7 @@ def ladder_2libs(kb: KataArrays, sc: LadderScratch, loc: int, budget: int, work:
 
 
 # -- the scan ------------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def scan(kb: KataArrays, work: KataArrays, sc: LadderScratch, budget: int, opp: int,
          laddered: np.ndarray, moves: np.ndarray) -> int:
     """KataGo ``iterLadders`` over ``kb`` (``work``: scratch board the searches run on, overwritten).
