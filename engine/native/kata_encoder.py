@@ -100,7 +100,7 @@ def new_ctx(n: int, history: int, setup: Sequence[tuple[int, int]], fixed: np.nd
 
 
 # -- positions ---------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _seq(h: np.uint64, move: int, colour: int) -> np.uint64:
     """The sequence hash after one more move (never 0: 0 marks a free cache entry)."""
     x = h ^ (np.uint64(move * 4 + colour + 1) * np.uint64(0x9E3779B97F4A7C15))
@@ -112,12 +112,12 @@ def _seq(h: np.uint64, move: int, colour: int) -> np.uint64:
     return x if x != np.uint64(0) else np.uint64(1)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _play_code(ctx: KataCtx, kb: KataArrays, move: int, colour: int, nn: int) -> None:
     play(kb, 0 if move == nn else np.int64(ctx.loc[move]), colour)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _board_at(ctx: KataCtx, g: gr.GoArrays, ply: int, dst: KataArrays) -> None:
     """The KataGo board after the set-up stones and the moves 1 … ``ply`` of ``g``."""
     nn = g.meta[gr.M_NN]
@@ -129,7 +129,7 @@ def _board_at(ctx: KataCtx, g: gr.GoArrays, ply: int, dst: KataArrays) -> None:
         _play_code(ctx, dst, np.int64(g.hmove[j]), np.int64(g.hcolour[j]), nn)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def prepare_root(ctx: KataCtx, g: gr.GoArrays) -> None:
     """The root's board and the sequence hashes up to the root (``g``'s ply)."""
     ply = g.meta[gr.M_PLY]
@@ -144,7 +144,7 @@ def prepare_root(ctx: KataCtx, g: gr.GoArrays) -> None:
 
 
 # -- ladder scans, cached ---------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _scan_into(ctx: KataCtx, kb: KataArrays, opp: int, entry: int) -> None:
     """Scan ``kb``; its laddered stones into cache entry ``entry`` (plane 17's moves in ``lmoves``)."""
     scan(kb, ctx.work, ctx.sc, ctx.params[P_BUDGET], opp, ctx.lad, ctx.lmoves)
@@ -159,14 +159,14 @@ def _scan_into(ctx: KataCtx, kb: KataArrays, opp: int, entry: int) -> None:
                 bits[p >> 6] |= np.uint64(1) << np.uint64(p & 63)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _entry(ctx: KataCtx, key: np.uint64) -> tuple[int, bool]:
     """The cache entry of ``key`` and whether it holds that key's scan."""
     e = np.int64(key & np.uint64(ctx.ckey.size - 1))
     return e, ctx.ckey[e] == key
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _cached_scan(ctx: KataCtx, g: gr.GoArrays, ply: int) -> int:
     """The cache entry holding the scan of ply ``ply`` ≤ the root (made on the aux board if missing)."""
     e, hit = _entry(ctx, ctx.hseq[ply])
@@ -177,14 +177,29 @@ def _cached_scan(ctx: KataCtx, g: gr.GoArrays, ply: int) -> int:
     return e
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _bits_to_plane(bits: np.ndarray, flat: np.ndarray, nn: int) -> None:
     for p in range(nn):
         flat[p] = np.float32((bits[p >> 6] >> np.uint64(p & 63)) & np.uint64(1))
 
 
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _earlier_plane(ctx: KataCtx, g: gr.GoArrays, flat: np.ndarray, k: int, ply: int, e: int, same: bool,
+                   nn: int) -> None:
+    """Plane ``k`` (15 or 16): the laddered stones of ply ``ply`` from cache entry ``e`` (scanned
+    again if another scan has taken the entry since), or plane ``k − 1`` again when ``same``
+    (no earlier board of that player's turn in the history shown)."""
+    if same:
+        for p in range(nn):
+            flat[k, p] = flat[k - 1, p]
+        return
+    if ctx.ckey[e] != ctx.hseq[ply]:
+        e = _cached_scan(ctx, g, ply)
+    _bits_to_plane(ctx.cbits[e], flat[k], nn)
+
+
 # -- the features ------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _counters(g: gr.GoArrays, ply: int) -> tuple[int, bool, int]:
     """BoardHistory's (valid turns ≤ 5, game finished, consecutive ending passes ≤ 3) at ``ply``."""
     nn = g.meta[gr.M_NN]
@@ -203,7 +218,7 @@ def _counters(g: gr.GoArrays, ply: int) -> tuple[int, bool, int]:
     return nvalid, finished, passes
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _history(ctx: KataCtx, g: gr.GoArrays, flat: np.ndarray, glob: np.ndarray, opp: int) -> tuple[int, bool, bool]:
     """Planes 9–13 and globals 0–4: (turns of history shown, history suppressed, a pass ends the game)."""
     ply = g.meta[gr.M_PLY]
@@ -230,7 +245,7 @@ def _history(ctx: KataCtx, g: gr.GoArrays, flat: np.ndarray, glob: np.ndarray, o
     return turns, suppress, ends
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _repeats(g: gr.GoArrays, q: int, c: int) -> bool:
     """Whether colour ``c`` playing the empty padded point ``q`` would recreate stones of an
     earlier ply: after its captures, or with multi-stone suicide after its own chains go."""
@@ -260,14 +275,14 @@ def _repeats(g: gr.GoArrays, q: int, c: int) -> bool:
     return gr._in_history(g, h, count)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _touches_own(g: gr.GoArrays, q: int, c: int) -> bool:
     w = g.meta[gr.M_W]
     b = g.board
     return b[q - w] == c or b[q - 1] == c or b[q + 1] == c or b[q + w] == c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _ko_bans(ctx: KataCtx, g: gr.GoArrays, kb: KataArrays, moves: np.ndarray, nl: int, row: np.ndarray) -> None:
     """Plane 6: KataGo's simple-ko point, and the points positional superko bans for the player
     after the last mover (whose legal moves are ``moves`` when that is the side to move); with
@@ -308,7 +323,7 @@ def _ko_bans(ctx: KataCtx, g: gr.GoArrays, kb: KataArrays, moves: np.ndarray, nl
             row[ctx.pos[p]] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def fill(ctx: KataCtx, g: gr.GoArrays, moves: np.ndarray, nl: int, spatial: np.ndarray, glob: np.ndarray) -> None:
     """The features of ``g``'s position (the root's or a position the search reached from it on
     the root's history) into ``spatial`` (float32 [22, N, N]) and ``glob`` (float32 [19]);
@@ -355,18 +370,8 @@ def fill(ctx: KataCtx, g: gr.GoArrays, moves: np.ndarray, nl: int, spatial: np.n
                 flat[17, y * n + x] = 1.0
     # each plane as soon as its scan is in the cache: a scan made afresh may take another's entry
     _bits_to_plane(ctx.cbits[e0], flat[14], nn)
-    if prev == ply:
-        flat[15] = flat[14]
-    else:
-        if ctx.ckey[e1] != ctx.hseq[prev]:
-            e1 = _cached_scan(ctx, g, prev)
-        _bits_to_plane(ctx.cbits[e1], flat[15], nn)
-    if prev2 == prev:
-        flat[16] = flat[15]
-    else:
-        if ctx.ckey[e2] != ctx.hseq[prev2]:
-            e2 = _cached_scan(ctx, g, prev2)
-        _bits_to_plane(ctx.cbits[e2], flat[16], nn)
+    _earlier_plane(ctx, g, flat, 15, prev, e1, prev == ply, nn)
+    _earlier_plane(ctx, g, flat, 16, prev2, e2, prev2 == prev, nn)
     col, head, nlibs = kb.col, kb.head, kb.nlibs
     area(kb, ctx.params[P_MSS] != 0, ctx.asc, ctx.own)
     for y in range(n):
