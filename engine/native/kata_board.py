@@ -211,47 +211,51 @@ def remove_chain(kb: KataArrays, loc: int) -> int:
             return n
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def add_chain(kb: KataArrays, loc: int, pla: int) -> None:
-    """KataGo ``addChain``: put back the captured chain whose empty points include ``loc``
-    (``addChainHelper``'s depth-first walk, each stone linked after the one visited before)."""
-    col, head, nxt, nlocs = kb.col, kb.head, kb.nxt, kb.nlocs
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _walk_next(kb: KataArrays, top: int, want: int, h: int) -> tuple[int, int]:
+    """One step of the depth-first walks of :func:`add_chain` and :func:`rebuild` (KataGo's
+    recursive helpers) on the explicit stack ``kb.stk`` of frames (point, next direction: up,
+    left, right, down): the next neighbour to enter, of colour ``want`` and, for stones, not
+    yet in the chain with head ``h``, and the stack height; (−1, 0) when the walk is over."""
+    col, head, stk = kb.col, kb.head, kb.stk
     w = kb.meta[K_W]
-    stk = kb.stk
-    opp = 3 - pla
-    nlocs[loc] = 0
-    kb.nlibs[loc] = 0
-    tail = np.int64(loc)
-    # frame: stone and the next neighbour direction to look at
-    col[loc] = pla
-    head[loc] = loc
-    nlocs[loc] += 1
-    nxt[loc] = tail
-    change_libs(kb, loc, opp, -1)
-    tail = loc
-    top = 1
-    stk[0] = loc
-    stk[1] = 0
     while top > 0:
-        p = np.int64(stk[2 * top - 2])
+        s = np.int64(stk[2 * top - 2])
         d = stk[2 * top - 1]
         if d == 4:
             top -= 1
             continue
         stk[2 * top - 1] = d + 1
-        q = p + (-w if d == 0 else (-1 if d == 1 else (1 if d == 2 else w)))
-        if col[q] == EMPTY:
-            col[q] = pla
-            head[q] = loc
-            nlocs[loc] += 1
-            nxt[q] = tail
-            change_libs(kb, q, opp, -1)
-            tail = q
-            stk[2 * top] = q
-            stk[2 * top + 1] = 0
-            top += 1
-    nxt[loc] = tail
+        q = s + (-w if d == 0 else (-1 if d == 1 else (1 if d == 2 else w)))
+        if col[q] == want and (want == EMPTY or head[q] != h):
+            return q, top
+    return -1, 0
 
+
+@njit(cache=True, nogil=True, _nrt=False)
+def add_chain(kb: KataArrays, loc: int, pla: int) -> None:
+    """KataGo ``addChain``: put back the captured chain whose empty points include ``loc``
+    (``addChainHelper``'s depth-first walk, each stone linked after the one visited before)."""
+    col, head, nxt, nlocs = kb.col, kb.head, kb.nxt, kb.nlocs
+    stk = kb.stk
+    opp = 3 - pla
+    nlocs[loc] = 0
+    kb.nlibs[loc] = 0
+    tail = np.int64(loc)
+    top = 0
+    p = np.int64(loc)
+    while p >= 0:
+        col[p] = pla
+        head[p] = loc
+        nlocs[loc] += 1
+        nxt[p] = tail
+        change_libs(kb, p, opp, -1)
+        tail = p
+        stk[2 * top] = p
+        stk[2 * top + 1] = 0
+        top += 1
+        p, top = _walk_next(kb, top, EMPTY, loc)
+    nxt[loc] = tail
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -262,6 +266,7 @@ def holds(arr: np.ndarray, lo: int, hi: int, v: int) -> bool:
         if arr[j] == v:
             return True
     return False
+
 
 @njit(cache=True, nogil=True, _nrt=False)
 def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
@@ -276,7 +281,7 @@ def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
     h = np.int64(loc)
     top = 0
     p = np.int64(loc)
-    while True:
+    while p >= 0:
         # enter p: count its new liberties, then join it
         add = 0
         for q in (p - w, p - 1, p + 1, p + w):
@@ -290,20 +295,7 @@ def rebuild(kb: KataArrays, loc: int, pla: int) -> None:
         stk[2 * top] = p
         stk[2 * top + 1] = 0
         top += 1
-        # continue with the first frame that has a neighbour left to enter
-        p = -1
-        while top > 0 and p < 0:
-            s = np.int64(stk[2 * top - 2])
-            d = stk[2 * top - 1]
-            if d == 4:
-                top -= 1
-                continue
-            stk[2 * top - 1] = d + 1
-            q = s + (-w if d == 0 else (-1 if d == 1 else (1 if d == 2 else w)))
-            if col[q] == pla and head[q] != h:
-                p = q
-        if p < 0:
-            break
+        p, top = _walk_next(kb, top, pla, h)
     nxt[loc] = tail
 
 
