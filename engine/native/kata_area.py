@@ -33,40 +33,32 @@ class AreaScratch(NamedTuple):
     dead: np.ndarray      #: uint8[S] the region borders a chain found not pass-alive
     count: np.ndarray     #: int32[S] vital regions of each chain, by head
     killed: np.ndarray    #: uint8[S] chain (by head) found not pass-alive
+    heads: np.ndarray     #: int32[S] the heads of the colour's chains, in loc order
 
 
 def new_area_scratch(size: int) -> AreaScratch:
     """Working space for boards of ``size`` locs."""
     z = lambda dt=np.int32: np.zeros(size, dt)  # noqa: E731
     return AreaScratch(z(), z(), z(), z(), np.zeros((size, 4), np.int32), z(), z(), z(np.uint8), z(np.uint8), z(),
-                       z(np.uint8))
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _touches(kb: KataArrays, p: int, pla: int, h: int) -> bool:
-    """Whether ``p`` is next to a stone of the ``pla`` chain with head ``h`` (any, for h < 0)."""
-    col, head = kb.col, kb.head
-    w = kb.meta[K_W]
-    for q in (p - w, p - 1, p + 1, p + w):
-        if col[q] == pla and (h < 0 or head[q] == h):
-            return True
-    return False
+                       z(np.uint8), z())
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, bool]:
+def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, int]:
     """Flood every region of empty-or-enemy points from its first empty point in scan order;
     per region its points, the chains it is vital to, its inside count and whether it holds an
-    enemy stone. Returns (regions, whether ``pla`` has a stone)."""
+    enemy stone; ``s.heads``: the heads of ``pla``'s chains in loc order. Returns (regions,
+    chains of ``pla``)."""
     col, head = kb.col, kb.head
     n = kb.meta[K_N]
     w = kb.meta[K_W]
     opp = 3 - pla
     region, queue = s.region, s.queue
     region[:] = -1
+    heads = s.heads
     nreg = 0
     qend = 0
-    any_pla = False
+    nheads = 0
     for y in range(n):
         base = (y + 1) * w + 1
         for loc in range(base, base + n):
@@ -74,8 +66,9 @@ def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, 
                 continue
             c = col[loc]
             if c != EMPTY:
-                if c == pla:
-                    any_pla = True
+                if c == pla and head[loc] == loc:
+                    heads[nheads] = loc
+                    nheads += 1
                 continue
             r = nreg
             nreg += 1
@@ -98,15 +91,23 @@ def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, 
                 p = np.int64(queue[i])
                 i += 1
                 cp = col[p]
-                if nv > 0 and (mss or cp == EMPTY):
-                    k = 0
-                    for j in range(nv):
-                        if _touches(kb, p, pla, vl[j]):
-                            vl[k] = vl[j]
-                            k += 1
-                    nv = k
-                if inside < 2 and not _touches(kb, p, pla, -1):
-                    inside += 1
+                narrow = nv > 0 and (mss or cp == EMPTY)
+                if narrow or inside < 2:
+                    # the chains of the colour next to p (−1: none), read once for both tests
+                    h0 = np.int64(head[p - w]) if col[p - w] == pla else -1
+                    h1 = np.int64(head[p - 1]) if col[p - 1] == pla else -1
+                    h2 = np.int64(head[p + 1]) if col[p + 1] == pla else -1
+                    h3 = np.int64(head[p + w]) if col[p + w] == pla else -1
+                    if narrow:
+                        k = 0
+                        for j in range(nv):
+                            x = vl[j]
+                            if x == h0 or x == h1 or x == h2 or x == h3:
+                                vl[k] = x
+                                k += 1
+                        nv = k
+                    if inside < 2 and h0 < 0 and h1 < 0 and h2 < 0 and h3 < 0:
+                        inside += 1
                 if cp == opp:
                     contains = True
                 for q in (p - w, p - 1, p + 1, p + w):
@@ -120,21 +121,21 @@ def _regions(kb: KataArrays, pla: int, mss: bool, s: AreaScratch) -> tuple[int, 
             s.nvital[r] = nv
             s.internal[r] = inside
             s.has_opp[r] = contains
-    return nreg, any_pla
+    return nreg, nheads
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _area_for(kb: KataArrays, pla: int, mss: bool, s: AreaScratch, result: np.ndarray) -> None:
     """KataGo ``calculateAreaForPla`` (safe and unsafe big territories both on)."""
-    col, head, nxt = kb.col, kb.head, kb.nxt
+    col, nxt = kb.col, kb.nxt
     w = kb.meta[K_W]
     opp = 3 - pla
-    size = col.size
-    nreg, any_pla = _regions(kb, pla, mss, s)
-    count, killed, dead, region = s.count, s.killed, s.dead, s.region
-    for loc in range(size):
-        count[loc] = 0
-        killed[loc] = 0
+    nreg, nheads = _regions(kb, pla, mss, s)
+    any_pla = nheads > 0
+    count, killed, dead, region, heads = s.count, s.killed, s.dead, s.region, s.heads
+    for i in range(nheads):   # only heads are counted and killed
+        count[heads[i]] = 0
+        killed[heads[i]] = 0
     for r in range(nreg):
         dead[r] = 0
         for j in range(s.nvital[r]):
@@ -142,8 +143,9 @@ def _area_for(kb: KataArrays, pla: int, mss: bool, s: AreaScratch, result: np.nd
     changed = True
     while changed:
         changed = False
-        for h in range(size):
-            if col[h] != pla or head[h] != h or killed[h] or count[h] >= 2:
+        for i in range(nheads):
+            h = np.int64(heads[i])
+            if killed[h] or count[h] >= 2:
                 continue
             killed[h] = 1
             changed = True
@@ -158,8 +160,9 @@ def _area_for(kb: KataArrays, pla: int, mss: bool, s: AreaScratch, result: np.nd
                 cur = nxt[cur]
                 if cur == h:
                     break
-    for h in range(size):
-        if col[h] == pla and head[h] == h and not killed[h]:
+    for i in range(nheads):
+        h = np.int64(heads[i])
+        if not killed[h]:
             cur = np.int64(h)
             while True:
                 result[cur] = pla
