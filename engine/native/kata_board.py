@@ -13,6 +13,12 @@ and the next stone of the chain's ring; stone and liberty counts at the head; ``
 KataGo's simple-ko point (0: none). Recursive steps of the reference (re-adding a captured
 chain, rebuilding a split one) run on an explicit stack in the same visiting order.
 
+The KataGo kernels (this module, kata_ladder, kata_area, kata_encoder) are compiled without
+numba's reference counting (``_nrt=False``): they allocate nothing, and numba otherwise counts
+a reference, atomically, to every array of a :class:`KataArrays` or scratch tuple handed to a
+helper, on every call — most of a ladder scan's time before (copies go by loop, as a slice
+assignment would need the runtime).
+
 >>> kb = new_board(9)
 >>> play(kb, loc_of(kb, 4, 4), BLACK); int(kb.nlibs[kb.head[loc_of(kb, 4, 4)]])
 4
