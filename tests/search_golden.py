@@ -215,8 +215,7 @@ def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory)
     ev = _evaluator(net, max(sc.batch, 1))
     if sc.game == "go":
         ev.codec.set_board_size(9)
-    # the file was recorded with the previous position in chess's cache key (CacheHistoryLength 1)
-    params = SearchParams(minibatch=sc.batch, **{"cache_history": 1, **sc.params})
+    params = SearchParams(minibatch=sc.batch, **sc.params)
     state = parse_position(sc.game, sc.position)
     root_moves = [state.parse_move(m) for m in sc.searchmoves]
     search, tree, cache = factory(ev, state.copy(), params, sc.cache, root_moves)

@@ -122,7 +122,7 @@ class ChessState(GameState):
         #: occurrence is at or after it (lc0's TwoFoldDraws); 0 = the whole game
         self.root_ply = 0
         #: earlier positions in :meth:`key` (see GameState.set_cache_history)
-        self.cache_history = 0
+        self.cache_history = 1
         self._moves: list[int] | None = None
 
     # -- positions and hashing -------------------------------------------------------

@@ -47,8 +47,8 @@ LC0_SEARCH_PARAMS: tuple[Param, ...] = (
           "threshold.", -2.0, 2.0),
     Param("MovesLeftQuadraticFactor", "float", -0.6521, "Moves-left utility: factor of Q² beyond the "
           "threshold.", -1.0, 1.0),
-    Param("CacheHistoryLength", "spin", 0, "Earlier positions in the eval cache's key (0: a transposition "
-          "reuses the evaluation made with another history, as lc0 does).", 0, 7),
+    Param("CacheHistoryLength", "spin", 1, "Earlier positions in the eval cache's key (0, lc0's default: a "
+          "transposition reuses the evaluation made with another history).", 0, 7),
 )
 
 #: Search options only go shows: GTP declares them (with its own defaults, via :func:`with_default`).
