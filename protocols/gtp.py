@@ -88,6 +88,12 @@ GTP_PARAMS: tuple[Param, ...] = (
     # games from 60 random 4-ply openings, +50 +/- 61 Elo, LOS 94 % (nets/go9-default.md)
     with_default("MinibatchSize", 16, "Go: 16, as for chess and shogi: on a CPU as fast as 64 and "
                  "better at a few hundred visits a move; raise it on a GPU."),
+    # measured with the bundled 9x9 net, 200 visits a move, against the main before go was compiled
+    # (Python search, batch 64), 120 games from 60 random 4-ply openings: two search threads scored
+    # 37.1 % (-92 +/- 55 Elo), one 50 % (nets/go9-default.md)
+    find_param(ENGINE_PARAMS, "SearchThreads").with_default(1, "Go: 1: at a few hundred visits a move "
+                                                             "two threads' batches in flight played "
+                                                             "clearly worse; raise it on a GPU."),
 )
 
 

@@ -15,7 +15,7 @@ from linesink import Sink  # noqa: E402
 from search_golden import build_nets  # noqa: E402
 
 from tabula.engine.controller import Engine, Limits  # noqa: E402
-from tabula.engine.evaluator import OnnxEvaluator, TrivialEvaluator, intra_op_threads  # noqa: E402
+from tabula.engine.evaluator import OnnxEvaluator, TrivialEvaluator, default_search_threads, intra_op_threads  # noqa: E402
 from tabula.engine.games.chess_game import ChessState  # noqa: E402
 from tabula.engine.games.go import GoState  # noqa: E402
 from tabula.engine.games.shogi_game import ShogiState  # noqa: E402
@@ -228,6 +228,8 @@ def test_search_threads_option_is_shown_by_every_front_end():
     for game, extra in (("chess", UCI_PARAMS), ("shogi", USI_PARAMS), ("go", GTP_PARAMS)):
         p = Engine(game, extra_params=extra).options.param("SearchThreads")
         assert p.kind == "spin" and p.min == 1 and "reference search" in p.help
+        # go plays one thread by default (two played worse at a few hundred visits), chess and shogi two
+        assert p.default == (1 if game == "go" else default_search_threads())
 
 
 # -- through the protocols -------------------------------------------------------------------------
