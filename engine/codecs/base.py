@@ -62,6 +62,8 @@ class Codec(ABC):
     has_score: ClassVar[bool] = False
     #: whether :meth:`decode_ownership` gives per-point ownership (KataGo)
     has_ownership: ClassVar[bool] = False
+    #: whether the net has a moves-left head (lc0's ``/output/mlh``; ``decode_moves_left``)
+    has_moves_left: bool = False
     #: go: the board size encoded now; None for games without one
     board_size: int | None = None
     #: go: every size from 2 to this one can be encoded (:meth:`set_board_size`, KataGo);

@@ -180,7 +180,7 @@ class Search:
         #: the net has a score head (KataGo's lead): averaged per node beside the value
         self._scored = bool(self.codec.has_score)
         #: the net has a moves-left head: every node keeps M, the mean moves left of its subtree
-        self._ml = bool(getattr(self.codec, "has_moves_left", False))
+        self._ml = bool(self.codec.has_moves_left)
         #: lc0's moves-left utility is on (the head, and MovesLeftMaxEffect > 0)
         self._ml_on = self._ml and params.moves_left_max_effect > 0
         #: the net has an ownership head: the mean over this search's evaluations, root view

@@ -101,7 +101,7 @@ class NativeTree:
     def for_game(cls, game: str, codec: Any, budget_bytes: int) -> "NativeTree":
         """The tree :class:`NativeSearch` wants for ``game`` with this codec."""
         return cls(budget_bytes, edge_moves=not compiled_leaves(game, codec), scored=bool(codec.has_score),
-                   branching=branching_hint(game, getattr(codec, "board_size", None)),
+                   branching=branching_hint(game, codec.board_size),
                    moves_left=has_moves_left(codec))
 
     # -- size -------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class NativeTree:
 
 def has_moves_left(codec: Any) -> bool:
     """Whether the net has a moves-left head (lc0's MLH), whose M the search keeps."""
-    return bool(getattr(codec, "has_moves_left", False))
+    return bool(codec.has_moves_left)
 
 
 def compiled_leaves(game: str, codec: Any) -> bool:
