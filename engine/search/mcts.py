@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from ..codecs.base import softmax_priors
+from .rooteval import evaluate_root
 from ..evaluator import EvalCache
 from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
@@ -196,24 +197,8 @@ class Search:
         root = t.root
         if t.count[root] >= 0:
             return
-        moves = self.state.legal_moves()
-        key = self.state.key()
-        hit = self.cache.get(key)
-        if hit is not None and len(hit[0]) == len(moves):
-            priors, q, d, score, m = hit
-        else:
-            batch = self._slots[0]
-            self.codec.encode(self.state, batch.inputs, 0)
-            out = self.ev.run(batch, 1)
-            idx = self.codec.policy_indices(self.state, moves)
-            priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
-            qa, da = self.codec.decode_value(out, 1)
-            q, d = float(qa[0]), float(da[0])
-            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
-            m = float(self.codec.decode_moves_left(out, 1)[0]) if self._ml else None
-            if self._owned:
-                self._add_ownership(out, [0])
-            self.cache.put(key, priors, q, d, score, m)
+        moves, priors, q, d, score, m = evaluate_root(self, self._slots[0], self.codec.encode,
+                                                      self.codec.policy_indices)
         t.expand(root, moves, priors)
         t.root_n, t.root_w, t.root_d = 1, q, d
         if score is not None:

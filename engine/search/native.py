@@ -35,7 +35,7 @@ from typing import Any, Callable, ClassVar, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 
-from ..codecs.base import softmax_priors
+from .rooteval import evaluate_root
 from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from . import kernels as k
@@ -346,25 +346,7 @@ class NativeSearch:
         root = self.tree.root
         if t.ecount[root] >= 0:
             return
-        state = self.state
-        moves = state.legal_moves()
-        key = state.key()
-        hit = self.cache.get(key)
-        if hit is not None and len(hit[0]) == len(moves):
-            priors, q, d, score, m = hit
-        else:
-            batch = self._lanes[0].slot
-            self._encode(state, batch.inputs, 0)
-            out = self.ev.run(batch, 1)
-            idx = self._indices(state, moves)
-            priors = softmax_priors(out[self.codec.policy_output][0, idx], self.params.policy_temperature)
-            qa, da = self.codec.decode_value(out, 1)
-            q, d = float(qa[0]), float(da[0])
-            score = float(self.codec.decode_score(out, 1)[0]) if self._scored else None
-            m = float(self.codec.decode_moves_left(out, 1)[0]) if self._ml else None
-            if self._owned:
-                self._add_ownership(out, [0])
-            self.cache.put(key, priors, q, d, score, m)
+        moves, priors, q, d, score, m = evaluate_root(self, self._lanes[0].slot, self._encode, self._indices)
         if not k.expand(t, root, np.ascontiguousarray(priors, np.float32), np.asarray(moves, np.int32)):
             raise MemoryError("the tree has no room for the root's moves: raise Hash")
         t.n[root], t.w[root], t.d[root] = 1, -q, d
