@@ -514,8 +514,12 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
             bev = ev if not ev.padded or b == ev.max_batch else OnnxEvaluator(  # type: ignore[union-attr]
                 net, backend=backend, threads=threads, max_batch=b, backend_options=backend_options,
                 callers=search_threads)
+            def ceiling(batch: int) -> tuple[int, float]:
+                """The network-alone rate at ``batch``, with one caller per search thread."""
+                return measure_ceiling(bev, states, batch, ceiling_seconds / 2, callers=search_threads)
+
             try:
-                n1, t1 = measure_ceiling(bev, states, b, ceiling_seconds / 2, callers=search_threads)
+                n1, t1 = ceiling(b)
                 tick(f"batch {b}: network alone")
                 runs = []
                 timed = _TimedEvaluator(bev)  # one network thread for all positions, as in a game
@@ -527,13 +531,12 @@ def run_bench(net: str | Path, *, game: str = "chess", backend: str = "auto",
                         tick(f"batch {b}: search {i + 1}/{len(specs)}")
                 finally:
                     timed.close()
-                n2, t2 = measure_ceiling(bev, states, b, ceiling_seconds / 2, callers=search_threads)
+                n2, t2 = ceiling(b)
                 tick(f"batch {b}: network alone")
                 sent = sum(r.net_positions for r in runs) / max(1, sum(r.net_batches for r in runs))
                 at_mean = None
                 if sent > 0 and abs(sent - b) > 0.1 * b:  # collisions kept the batches smaller: compare like with like
-                    nm, tm = measure_ceiling(bev, states, max(1, round(sent)), ceiling_seconds / 2,
-                                             callers=search_threads)
+                    nm, tm = ceiling(max(1, round(sent)))
                     at_mean = nm / tm
                 prof_text = None
                 if profile:

@@ -79,7 +79,7 @@ def _codec_notes(codec: Codec) -> list[str]:
     out = [res.describe()]
     if res.warning:
         out.append(f"warning: {res.warning}")
-    if getattr(codec, "has_moves_left", False):
+    if codec.has_moves_left:
         out.append(f"moves-left head: {codec.moves_left_output}")  # type: ignore[attr-defined]
     return out
 

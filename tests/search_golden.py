@@ -174,13 +174,13 @@ def native_factory(compiled: bool | None = None, budget: int = 64 << 20) -> Call
     """A factory of the compiled search (engine.search.native); ``compiled=False`` runs chess
     through the Python leaf path too."""
     def make(ev: Any, state: Any, params: Any, cache_size: int, searchmoves, tree=None, cache=None):
-        from tabula.engine.search.native import NativeSearch, NativeTree, compiled_leaves, has_moves_left
+        from tabula.engine.search.native import NativeSearch, NativeTree, compiled_leaves
         from tabula.engine.search.nncache import NativeEvalCache
         if tree is None:
             tree = NativeTree.for_game(state.game, ev.codec, budget)
             if compiled is False and compiled_leaves(state.game, ev.codec):
                 tree = NativeTree(budget, edge_moves=True, scored=bool(ev.codec.has_score),
-                                  moves_left=has_moves_left(ev.codec))
+                                  moves_left=bool(ev.codec.has_moves_left))
         cache = cache if cache is not None else NativeEvalCache(cache_size)
         search = NativeSearch(state, tree, ev, cache, params, root_moves=searchmoves or None, compiled=compiled)
         return search, tree, cache

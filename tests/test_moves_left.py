@@ -182,7 +182,7 @@ def test_trees_keep_moves_left_sums_only_for_nets_with_the_head(nets):
     for name, has in (("chess", False), ("chess-mlh", True)):
         ev = OnnxEvaluator(nets[name], backend="cpu", threads=1, max_batch=1)
         try:
-            assert bool(getattr(ev.codec, "has_moves_left", False)) is has
+            assert ev.codec.has_moves_left is has
             tree = NativeTree.for_game("chess", ev.codec, 1 << 20)
         finally:
             ev.close()

@@ -26,6 +26,10 @@ WIN: float = 1.0
 DRAW: float = 0.0
 LOSS: float = -1.0
 
+#: Earlier positions in a chess eval-cache key by default (UCI ``CacheHistoryLength``; see
+#: :meth:`GameState.set_cache_history`).
+CACHE_HISTORY: int = 1
+
 
 class IllegalMoveError(ValueError):
     """A move that is malformed or not legal in the position; the message quotes both."""

@@ -15,7 +15,7 @@ from typing import ClassVar, Sequence
 
 import chess
 
-from .base import DRAW, LOSS, GameState, IllegalMoveError, InvalidPositionError
+from .base import CACHE_HISTORY, DRAW, LOSS, GameState, IllegalMoveError, InvalidPositionError
 
 NULL_MOVE = 0
 
@@ -122,7 +122,7 @@ class ChessState(GameState):
         #: occurrence is at or after it (lc0's TwoFoldDraws); 0 = the whole game
         self.root_ply = 0
         #: earlier positions in :meth:`key` (see GameState.set_cache_history)
-        self.cache_history = 1
+        self.cache_history = CACHE_HISTORY
         self._moves: list[int] | None = None
 
     # -- positions and hashing -------------------------------------------------------

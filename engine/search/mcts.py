@@ -26,13 +26,13 @@ from typing import Sequence
 import numpy as np
 
 from ..codecs.base import softmax_priors
-from .rooteval import evaluate_root
 from ..evaluator import EvalCache
 from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from .disputed import disputed_end
 from .ownership import OwnershipMean
 from .params import SearchParams
+from .rooteval import evaluate_root
 from .tree import Tree
 
 

@@ -102,7 +102,7 @@ class NativeTree:
         """The tree :class:`NativeSearch` wants for ``game`` with this codec."""
         return cls(budget_bytes, edge_moves=not compiled_leaves(game, codec), scored=bool(codec.has_score),
                    branching=branching_hint(game, codec.board_size),
-                   moves_left=has_moves_left(codec))
+                   moves_left=bool(codec.has_moves_left))
 
     # -- size -------------------------------------------------------------------------------
     @property
@@ -162,11 +162,6 @@ class NativeTree:
             return False
         t.meta[k.M_ROOT] = node
         return True
-
-
-def has_moves_left(codec: Any) -> bool:
-    """Whether the net has a moves-left head (lc0's MLH), whose M the search keeps."""
-    return bool(codec.has_moves_left)
 
 
 def compiled_leaves(game: str, codec: Any) -> bool:
@@ -313,7 +308,7 @@ class NativeSearch:
         if self._scored and not tree.scored:
             raise ValueError("the net has a score head but the tree keeps no score sums")
         #: the net has a moves-left head: each evaluation's M goes to the tree's moves-left sums
-        self._ml = has_moves_left(self.codec)
+        self._ml = bool(self.codec.has_moves_left)
         if self._ml != tree.moves_left:
             raise ValueError("the net's moves-left head and the tree's moves-left sums disagree: "
                              "use NativeTree.for_game")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..games.base import CACHE_HISTORY
 from ..options import Options, Param, find_param
 
 
@@ -47,7 +48,7 @@ LC0_SEARCH_PARAMS: tuple[Param, ...] = (
           "threshold.", -2.0, 2.0),
     Param("MovesLeftQuadraticFactor", "float", -0.6521, "Moves-left utility: factor of Q² beyond the "
           "threshold.", -1.0, 1.0),
-    Param("CacheHistoryLength", "spin", 1, "Earlier positions in the eval cache's key (0, lc0's default: a "
+    Param("CacheHistoryLength", "spin", CACHE_HISTORY, "Earlier positions in the eval cache's key (0, lc0's default: a "
           "transposition reuses the evaluation made with another history).", 0, 7),
 )
 
