@@ -48,6 +48,8 @@ class Scenario:
     #: then play these moves from the root and search again on the kept tree, to this limit
     then_moves: tuple[str, ...] = ()
     then_nodes: int = 0
+    #: smart pruning's factor for lc0's root rule (engine/search/rootprune.py; 0: the rule is off)
+    prune: float = 0.0
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -84,6 +86,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("go9-passes-b4", "go", "go9", "size 9 komi 7 moves E5 C3 D4 pass", 150, 4,
              params={"net_scores_passes": True}),
     Scenario("katago9-b8", "go", "katago", "size 9 komi 7.5 moves E5 C3", 120, 8),
+    # lc0's root rule under smart pruning: root moves that cannot catch the best get no more visits
+    Scenario("chess-prune-b1", "chess", "chess", "startpos moves e2e4 e7e5 g1f3", 400, 1, prune=1.33),
+    Scenario("chess-prune-b8", "chess", "chess", "startpos moves d2d4 d7d5 c2c4", 500, 8, prune=1.33),
+    Scenario("chess-prune-searchmoves-b4", "chess", "chess", "startpos moves e2e4 e7e5", 500, 4, prune=1.33,
+             searchmoves=("g1f3", "f1c4", "b1c3", "d2d4", "a2a3")),
+    Scenario("chess-prune-reuse-b8", "chess", "chess", "startpos moves d2d4", 300, 8, prune=1.33,
+             then_moves=("d7d5", "c2c4"), then_nodes=500),
+    Scenario("shogi-prune-b4", "shogi", "shogi", "startpos", 300, 4, prune=1.33),
+    Scenario("go9-prune-b4", "go", "go9", "size 9 komi 7 moves E5 C3", 300, 4, prune=1.33),
 )
 
 
@@ -127,14 +138,17 @@ def build_nets(folder: Path, names: set[str] | None = None) -> dict[str, Path]:
 
 
 # -- running one ---------------------------------------------------------------------------------
-def drive(search: Any, nodes: int, minibatch: int) -> None:
-    """The controller's loop for ``go nodes``: batch limit and remaining playouts set as it sets
-    them, until the root has ``nodes`` visits (or is proven, or nothing is left to search)."""
+def drive(search: Any, nodes: int, minibatch: int, prune: float = 0.0) -> None:
+    """The controller's loop for ``go nodes``: batch limit, remaining playouts and the root
+    rule's room (smart-pruning factor ``prune``; 0: off) set as it sets them, until the root has
+    ``nodes`` visits (or is proven, or nothing is left to search)."""
+    from tabula.engine.search.rootprune import room_for
     idle = 0
     while True:
         s = search.stats()
         if s.nodes >= nodes or s.root_proven or s.tree_full:
             break
+        search.root_prune = room_for(nodes - s.nodes, prune)
         room = (nodes - s.nodes) - search.pending
         search.batch_limit = int(max(0 if room <= 0 else 1, min(minibatch, room)))
         search.remaining_playouts = max(room, 0)
@@ -219,7 +233,7 @@ def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory)
     state = parse_position(sc.game, sc.position)
     root_moves = [state.parse_move(m) for m in sc.searchmoves]
     search, tree, cache = factory(ev, state.copy(), params, sc.cache, root_moves)
-    drive(search, sc.nodes, sc.batch)
+    drive(search, sc.nodes, sc.batch, sc.prune)
     out = summarise(search, state)
     if sc.then_moves:
         codes = []
@@ -228,7 +242,7 @@ def run_scenario(sc: Scenario, net: Path, factory: Callable = reference_factory)
             state.push(codes[-1])
         assert tree.reroot(codes), "the golden reuse line must be in the tree"
         search2, _, _ = factory(ev, state.copy(), params, sc.cache, [], tree=tree, cache=cache)
-        drive(search2, sc.then_nodes, sc.batch)
+        drive(search2, sc.then_nodes, sc.batch, sc.prune)
         out["then"] = summarise(search2, state)
     return out
 

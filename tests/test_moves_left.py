@@ -82,7 +82,7 @@ def _python_pick(parent_q: float, child_q, child_ms, params: SearchParams, ml: b
         c = t.new_node(e, t.root)
         t.n[e], t.w[e], t.msum[c] = 10, q * 10, m * 10
     s = Search.__new__(Search)
-    s.tree, s.params, s._root_mask = t, params, None
+    s.tree, s.params, s._root_mask, s.root_prune = t, params, None, float("inf")
     s._ml_on = ml and params.moves_left_max_effect > 0
     return s._select(t.root, True) - int(t.first[t.root])
 

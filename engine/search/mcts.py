@@ -33,6 +33,7 @@ from .disputed import disputed_end
 from .ownership import OwnershipMean
 from .params import SearchParams
 from .rooteval import evaluate_root
+from .rootprune import hopeless
 from .tree import Tree
 
 
@@ -177,6 +178,8 @@ class Search:
         self.batch_limit = params.minibatch
         #: playouts the limits still allow (the controller updates it); it sizes the collision budget
         self.remaining_playouts: float = float("inf")
+        #: playouts lc0's root rule allows for (engine/search/rootprune.py; the controller sets it)
+        self.root_prune: float = float("inf")
         self._root_mask: np.ndarray | None = None
         #: the net has a score head (KataGo's lead): averaged per node beside the value
         self._scored = bool(self.codec.has_score)
@@ -250,9 +253,24 @@ class Search:
         if self._ml_on:
             q = self._add_moves_left(node, is_root, q)
         score = q + u
-        if is_root and self._root_mask is not None:
-            score[~self._root_mask] = -np.inf
+        if is_root:
+            if self._root_mask is not None:
+                score[~self._root_mask] = -np.inf
+            skip = self._hopeless_root_moves()
+            if skip is not None:
+                score[skip] = -np.inf
         return int(self.tree.first[node]) + int(np.argmax(score))
+
+    def _hopeless_root_moves(self) -> np.ndarray | None:
+        """The root moves lc0's smart-pruning rule no longer searches (None: all are searched)."""
+        t = self.tree
+        if not self.root_prune < t.root_n:
+            return None
+        ranked = self._ranked_edges(t.root, self._root_mask)
+        if not ranked:
+            return None
+        f = int(t.first[t.root])
+        return hopeless(t.n[f:f + int(t.count[t.root])], ranked[0] - f, self.root_prune)
 
     def _add_moves_left(self, node: int, is_root: bool, q: np.ndarray) -> np.ndarray:
         """``q`` plus lc0's moves-left utility of each visited child, where the node's |Q| is past

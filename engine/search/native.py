@@ -35,7 +35,6 @@ from typing import Any, Callable, ClassVar, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 
-from .rooteval import evaluate_root
 from ..evaluator_api import Batch, Evaluator
 from ..games.base import GameState
 from . import kernels as k
@@ -46,6 +45,8 @@ from .nncache import NativeEvalCache
 from .prior16 import P16
 from .ownership import OwnershipMean
 from .params import SearchParams
+from .rooteval import evaluate_root
+from .rootprune import hopeless
 
 _MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 #: chess positions have at most 218 legal moves; the kernels use rows of this width
@@ -299,8 +300,13 @@ class NativeSearch:
         self.thread_cpu_seconds = 0.0
         self.batch_limit = params.minibatch
         self.remaining_playouts: float = float("inf")
+        #: playouts lc0's root rule allows for (engine/search/rootprune.py; the controller sets it)
+        self.root_prune: float = float("inf")
         self._empty_mask = np.zeros(0, np.uint8)
+        #: the root mask of ``searchmoves`` (empty: every move), as the kernels take it
         self._mask = self._empty_mask
+        #: the gathers' root mask while the root rule skips moves (kept, so contexts that hold it stay valid)
+        self._pruned = self._empty_mask
         self._root_mask: np.ndarray | None = None
         self._scored = bool(self.codec.has_score)
         self._owned = bool(self.codec.has_ownership)
@@ -422,13 +428,15 @@ class NativeSearch:
         self.eval_seconds += time.monotonic() - t0
         return out
 
-    def start_threads(self, count: int, room: Callable[[SearchStats, int], float]) -> None:
+    def start_threads(self, count: int, room: Callable[[SearchStats, int], float],
+                      prune: Callable[[SearchStats], float] | None = None) -> None:
         """Search on ``count`` threads until :meth:`finish`; ``room(stats, in_flight)``: the
-        playouts the limits still allow, given the leaves in flight (engine/search/workers.py)."""
+        playouts the limits still allow, given the leaves in flight; ``prune(stats)``: the playouts
+        lc0's root rule allows for, :attr:`root_prune` (engine/search/workers.py)."""
         from .workers import SearchWorkers
         if self._workers is not None or self._inflight is not None:
             raise RuntimeError("this search is already running")
-        self._workers = SearchWorkers(self, count, room)
+        self._workers = SearchWorkers(self, count, room, prune)
 
     def wait(self, timeout: float) -> bool:
         """After :meth:`start_threads`: block until a batch completes or ``timeout`` seconds pass
@@ -448,9 +456,10 @@ class NativeSearch:
         budget = collision_budget(min(int(t.n[self.tree.root]), self.remaining_playouts), p)
         if self.abort.is_set():
             return 0
+        mask = self._gather_mask()
         if self.compiled:
             planes = slot.inputs[next(iter(slot.inputs))]
-            rows = int(_gather_chess()(t, self.state.pos, self._mask, self._sc, self._params, self._counters,
+            rows = int(_gather_chess()(t, self.state.pos, mask, self._sc, self._params, self._counters,
                                        self.cache.arrays, limit, budget, p.max_collision_events, planes,
                                        lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, self._movebuf,
                                        self._held))
@@ -459,20 +468,37 @@ class NativeSearch:
                 rows = -rows
             return rows
         if self._go is not None:
-            rows = self._go.gather(t, self._mask, self._sc, self._params, self._counters, self.cache.arrays, limit,
+            rows = self._go.gather(t, mask, self._sc, self._params, self._counters, self.cache.arrays, limit,
                                    budget, p.max_collision_events, slot.inputs,
                                    p.net_scores_passes, lb, self._held)
             if rows < 0:
                 self._held = np.zeros(2 * self._held.size, np.int32)
                 rows = -rows
             return rows
-        return self._gather_python(slot, lb, limit, budget)
+        return self._gather_python(slot, lb, limit, budget, mask)
 
-    def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int) -> int:
+    def _gather_mask(self) -> np.ndarray:
+        """The root mask of the next gather: ``searchmoves``, less the moves lc0's smart-pruning
+        rule no longer searches (engine/search/rootprune.py)."""
+        root = self.tree.root
+        if not self.root_prune < int(self._t.n[root]):
+            return self._mask
+        ranked, edges = self._ranked(root, self._root_mask)
+        skip = hopeless(edges[0], ranked[0], self.root_prune) if ranked else None
+        if skip is None:
+            return self._mask
+        if self._root_mask is not None:
+            skip |= ~self._root_mask
+        if self._pruned.size != skip.size:
+            self._pruned = np.empty(skip.size, np.uint8)
+        np.logical_not(skip, out=self._pruned, casting="unsafe")
+        return self._pruned
+
+    def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int, mask: np.ndarray) -> int:
         """mcts.Search._gather with the descent, backups and proofs compiled: the leaf's rules,
         cache look-up and encoding in Python. Each kernel call goes through one
         :class:`~engine.search.leafpath.LeafCtx` (see that module for why)."""
-        c = self._leaf_ctx()
+        c = self._leaf_ctx(mask)
         st, state, push, pop = self._counters, self.state, self.state.push, self.state.pop
         pmoves, held = self._pmoves, self._held
         max_held = self.params.max_collision_events
@@ -524,11 +550,11 @@ class NativeSearch:
             lp.release(c, held, nheld)
         return rows
 
-    def _leaf_ctx(self) -> lp.LeafCtx:
-        """The :class:`~engine.search.leafpath.LeafCtx` of this search and root mask."""
+    def _leaf_ctx(self, mask: np.ndarray) -> lp.LeafCtx:
+        """The :class:`~engine.search.leafpath.LeafCtx` of this search and root ``mask``."""
         ctx = self._ctx
-        if ctx is None or ctx[0] is not self._mask:
-            ctx = (self._mask, lp.LeafCtx(self._t, self._mask, self._sc, self._params, self._counters,
+        if ctx is None or ctx[0] is not mask:
+            ctx = (mask, lp.LeafCtx(self._t, mask, self._sc, self._params, self._counters,
                                           self.cache.arrays, self._pmoves))
             self._ctx = ctx
         return ctx[1]

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: ``room(stats, in_flight)``: playouts the limits still allow, given the leaves in flight
 RoomFn = Callable[[SearchStats, int], float]
+#: the playouts lc0's root rule allows for, given the search's stats (NativeSearch.root_prune)
+PruneFn = Callable[[SearchStats], float]
 #: seconds a thread with nothing to do waits before it looks again (a completion wakes it sooner)
 IDLE_WAIT_S = 0.005
 #: empty gathers in a row, with nothing in flight, that make the search :attr:`~SearchWorkers.stalled`
@@ -42,9 +44,10 @@ STALL_GATHERS = 3
 class SearchWorkers:
     """``count`` threads searching ``search``'s tree until :meth:`close`; see the module doc."""
 
-    def __init__(self, search: "NativeSearch", count: int, room: RoomFn) -> None:
+    def __init__(self, search: "NativeSearch", count: int, room: RoomFn, prune: PruneFn | None = None) -> None:
         self.search = search
         self.room = room
+        self.prune = prune
         self._cv = threading.Condition(search.lock)
         self._closing = False
         self._completions = 0
@@ -100,6 +103,8 @@ class SearchWorkers:
                     continue
                 s.batch_limit = int(max(1, min(s.params.minibatch, room)))
                 s.remaining_playouts = room
+                if self.prune is not None:
+                    s.root_prune = self.prune(stats)
                 before = stats.playouts
                 rows = s.gather(lane)
                 if s.abort.is_set():
