@@ -29,7 +29,8 @@ SEARCH_PARAMS: tuple[Param, ...] = (
     Param("FpuReduction", "float", 0.330, "First-play urgency: parent Q minus this × sqrt(visited policy).",
           -100.0, 100.0),
     Param("PolicyTemperature", "float", 1.359, "Softmax temperature of the policy logits.", 0.1, 10.0),
-    Param("SmartPruning", "check", True, "Stop early when the best move can no longer change."),
+    Param("SmartPruning", "check", True, "Stop early when the best move can no longer change, and "
+          "give no more visits to root moves that cannot catch it (lc0's rules)."),
     Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
           0.0, 10.0),
 )
