@@ -32,7 +32,6 @@ from .search.compile_ahead import NativeKernels, kernels_for
 from .search.native import NativeSearch, NativeTree, cache_moves_hint, compiled_leaves
 from .search.nncache import NativeEvalCache
 from .search.params import SEARCH_PARAMS, SearchParams
-from .search.rootprune import room_for
 from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
                               SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
 from .search.tree import Tree
@@ -364,7 +363,7 @@ class Engine:
         if threaded:  # the closure reads chain and deadline when called: a ponderhit rebinds both
             search.start_threads(int(self.options["SearchThreads"]),  # type: ignore[union-attr]
                                  lambda st, in_flight: self._room(chain, deadline, st, in_flight),
-                                 lambda st: room_for(chain.remaining_playouts(st), params.smart_pruning))
+                                 lambda st: chain.prune_room(st))
         last_info = time.monotonic()
         stop_by_limit = False
         idle_steps = 0
@@ -396,7 +395,7 @@ class Engine:
                     search.wait(THREADS_POLL_S)  # type: ignore[union-attr]
                     idle = search.stalled  # type: ignore[union-attr]
                 else:
-                    search.root_prune = room_for(chain.remaining_playouts(s), params.smart_pruning)
+                    search.root_prune = chain.prune_room(s)
                     idle_steps = self._step(search, params, self._room(chain, deadline, s, search.pending), idle_steps)
                     idle = idle_steps >= 3
                 if idle:  # nothing left to expand (e.g. every line ends in a draw)

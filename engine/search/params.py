@@ -30,7 +30,8 @@ SEARCH_PARAMS: tuple[Param, ...] = (
           -100.0, 100.0),
     Param("PolicyTemperature", "float", 1.359, "Softmax temperature of the policy logits.", 0.1, 10.0),
     Param("SmartPruning", "check", True, "Stop early when the best move can no longer change, and "
-          "give no more visits to root moves that cannot catch it (lc0's rules)."),
+          "give no more visits to root moves that cannot catch it (lc0's rules, from 200 ms after "
+          "the first evaluation)."),
     Param("SmartPruningFactor", "float", 1.33, "Divides the playouts still expected before pruning.",
           0.0, 10.0),
 )

@@ -1,10 +1,12 @@
 """lc0's root rule under smart pruning: no more visits for a root move that cannot catch the best.
 
-With smart pruning on, lc0 estimates the playouts its limits still allow (divided by the
-smart-pruning factor, as for the stop rule) and, while it gathers, skips every root move whose
-visits plus that estimate stay below the visits of the current best move (the best itself is
-always searchable). The playouts go to the moves that can still change the answer instead.
-Both searches apply it to their root selection through :func:`hopeless`.
+With smart pruning on, lc0 estimates the playouts its limits still allow and, while it gathers,
+skips every root move whose visits plus that estimate stay below the visits of the current best
+move (the best itself is always searchable). The playouts go to the moves that can still change
+the answer instead. For the first 200 ms after the first evaluation the estimate is what a node
+limit leaves; after that it is every limit's estimate divided by the smart-pruning factor, as for
+the stop rule (``SmartPruningStopper.room`` in stoppers.py). Both searches apply it to their root
+selection through :func:`hopeless`.
 
 >>> hopeless(np.array([40, 10, 35]), best=0, room=20.0).tolist()
 [False, True, False]

@@ -9,16 +9,24 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from .mcts import SearchStats
+from .rootprune import room_for
+
+#: lc0 lets smart pruning act only this long after the first evaluation of a search (its
+#: ``kSmartPruningToleranceMs``): until then its root rule counts only what a node limit leaves,
+#: undivided, and its stop rule waits.
+SMART_PRUNING_TOLERANCE_S = 0.2
 
 
 class Stopper:
     """Decides from the stats whether the search should end now."""
 
     reason: str = "limit"
+    #: whether :meth:`remaining_playouts` is a hard count (a node limit), not an estimate
+    exact: bool = False
 
     def should_stop(self, s: SearchStats) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
@@ -38,6 +46,7 @@ class NodesStopper(Stopper):
 
     nodes: int
     reason: str = "nodes"
+    exact: bool = True
 
     def should_stop(self, s: SearchStats) -> bool:
         return s.nodes >= self.nodes
@@ -108,21 +117,46 @@ class TreeFullStopper(Stopper):
 
 @dataclass
 class SmartPruningStopper(Stopper):
-    """Stop when the runner-up cannot catch the best move in the playouts left (lc0's rule)."""
+    """lc0's smart pruning: stop when the runner-up cannot catch the best move in the playouts
+    left over ``factor``, and tell the root rule how many playouts it may count on (:meth:`room`).
+
+    As in lc0, both wait ``tolerance`` seconds after the search's first evaluation. Until then
+    the root rule counts only what a node limit leaves (a move that cannot catch the best even
+    with every one of them), so at a few hundred nodes it seldom acts, and the search does not
+    stop early.
+    """
 
     factor: float
     others: tuple[Stopper, ...] = ()
     min_playouts: int = 32
+    tolerance: float = SMART_PRUNING_TOLERANCE_S
     reason: str = "pruned"
+    _first_eval: float | None = field(default=None, repr=False, compare=False)
+
+    def _settled(self, s: SearchStats) -> bool:
+        """Whether ``tolerance`` has passed since the first evaluation this stopper saw."""
+        if s.playouts <= 0:
+            return False
+        if self._first_eval is None:
+            self._first_eval = s.elapsed
+        return s.elapsed >= self._first_eval + self.tolerance
 
     def should_stop(self, s: SearchStats) -> bool:
-        if self.factor <= 0 or s.playouts < self.min_playouts:
+        if self.factor <= 0 or not self._settled(s) or s.playouts < self.min_playouts:
             return False
         remaining = min((o.remaining_playouts(s) for o in self.others), default=float("inf"))
         if remaining == float("inf"):
             return False
         best, second = s.top_visits
-        return best - second > remaining / self.factor
+        return best - second > room_for(remaining, self.factor)
+
+    def room(self, s: SearchStats) -> float:
+        """The playouts lc0's root rule allows for now (inf: the rule is off)."""
+        if self.factor <= 0:
+            return float("inf")
+        if not self._settled(s):
+            return min((o.remaining_playouts(s) for o in self.others if o.exact), default=float("inf"))
+        return room_for(min((o.remaining_playouts(s) for o in self.others), default=float("inf")), self.factor)
 
 
 class Chain(Stopper):
@@ -141,3 +175,9 @@ class Chain(Stopper):
 
     def remaining_playouts(self, s: SearchStats) -> float:
         return min((st.remaining_playouts(s) for st in self.stoppers), default=float("inf"))
+
+    def prune_room(self, s: SearchStats) -> float:
+        """The playouts lc0's root rule allows for (:meth:`SmartPruningStopper.room`; inf when
+        smart pruning is off)."""
+        return min((st.room(s) for st in self.stoppers if isinstance(st, SmartPruningStopper)),
+                   default=float("inf"))
