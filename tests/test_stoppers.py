@@ -75,3 +75,13 @@ def test_reused_visits_count_against_the_node_limit():
     sp = SmartPruningStopper(1.33, (nodes,))
     # 250 visits came from the previous search: 40 new playouts leave 110
     assert sp.room(stats(0.01, 290, playouts=40)) == 110
+
+
+def test_the_tolerance_is_read_when_the_stopper_is_built(monkeypatch):
+    import tabula.engine.search.stoppers as mod
+    monkeypatch.setattr(mod, "SMART_PRUNING_TOLERANCE_S", INF)
+    sp = SmartPruningStopper(1.33, (NodesStopper(400),))
+    assert sp.tolerance == INF
+    sp.room(stats(0.0, 1))
+    assert sp.room(stats(100.0, 300)) == 100    # never past the tolerance: the node limit, undivided
+    assert not sp.should_stop(stats(100.0, 300, (300, 0)))

@@ -55,6 +55,7 @@ import pytest
 from tabula.engine import __version__
 from tabula.engine.controller import ENGINE_PARAMS, Engine
 from tabula.engine.options import find_param
+from tabula.engine.search import stoppers
 from netfactory import make_lc0_net, make_net
 from tabula.protocols.common import Writer
 
@@ -319,6 +320,9 @@ def check(path: Path) -> None:
 @pytest.fixture()
 def in_nets(nets, monkeypatch) -> Path:
     monkeypatch.chdir(nets)
+    # smart pruning acts from 200 ms into a search, as lc0's does; hold every search in its first
+    # 200 ms so the fixed-node numbers do not depend on the machine's speed
+    monkeypatch.setattr(stoppers, "SMART_PRUNING_TOLERANCE_S", float("inf"))
     return nets
 
 

@@ -129,7 +129,9 @@ class SmartPruningStopper(Stopper):
     factor: float
     others: tuple[Stopper, ...] = ()
     min_playouts: int = 32
-    tolerance: float = SMART_PRUNING_TOLERANCE_S
+    #: read from :data:`SMART_PRUNING_TOLERANCE_S` when the stopper is built (tests that need
+    #: fixed-node searches independent of the machine's speed set it to infinity)
+    tolerance: float = field(default_factory=lambda: SMART_PRUNING_TOLERANCE_S)
     reason: str = "pruned"
     _first_eval: float | None = field(default=None, repr=False, compare=False)
 
