@@ -146,7 +146,7 @@ class SmartPruningStopper(Stopper):
     def should_stop(self, s: SearchStats) -> bool:
         if self.factor <= 0 or not self._settled(s) or s.playouts < self.min_playouts:
             return False
-        remaining = min((o.remaining_playouts(s) for o in self.others), default=float("inf"))
+        remaining = self._remaining(s)
         if remaining == float("inf"):
             return False
         best, second = s.top_visits
@@ -157,8 +157,13 @@ class SmartPruningStopper(Stopper):
         if self.factor <= 0:
             return float("inf")
         if not self._settled(s):
-            return min((o.remaining_playouts(s) for o in self.others if o.exact), default=float("inf"))
-        return room_for(min((o.remaining_playouts(s) for o in self.others), default=float("inf")), self.factor)
+            return self._remaining(s, exact_only=True)
+        return room_for(self._remaining(s), self.factor)
+
+    def _remaining(self, s: SearchStats, exact_only: bool = False) -> float:
+        """The fewest playouts the other limits allow (only node limits with ``exact_only``)."""
+        return min((o.remaining_playouts(s) for o in self.others if o.exact or not exact_only),
+                   default=float("inf"))
 
 
 class Chain(Stopper):
