@@ -43,14 +43,54 @@ class Writer:
             self.stream.flush()
 
 
-def q_to_cp(q: float) -> int:
-    """Centipawns from Q in [-1, 1]: ``90·tan(1.5637541897·Q)``, lc0's classic mapping, capped at ±12800.
+#: lc0's ``ScoreType`` choices that UCI offers, the default (lc0's) first
+SCORE_TYPES = ("WDL_mu", "centipawn", "win_percentage", "Q", "W-L")
 
-    >>> q_to_cp(0.0), q_to_cp(0.5) > 100, q_to_cp(1.0)
-    (0, True, 12800)
+
+def wdl_mu(q: float, d: float) -> float | None:
+    """lc0's ``mu`` of a W/D/L: the mean of the logistic model whose win and loss tails are W and
+    L, ``(a − b) / (a + b)`` with ``a = ln(1/L − 1)``, ``b = ln(1/W − 1)`` (1 = the win threshold);
+    None where W, D or L lies within 1e-4 of 0 or 1, where lc0 computes none.
+
+    >>> round(wdl_mu(0.025, 0.037), 3), wdl_mu(1.0, 0.0)
+    (0.676, None)
+    """
+    w, loss = (1.0 + q - d) / 2.0, (1.0 - q - d) / 2.0
+    eps = 1e-4
+    if not all(eps < x < 1.0 - eps for x in (w, d, loss)):
+        return None
+    a, b = math.log(1.0 / loss - 1.0), math.log(1.0 / w - 1.0)
+    return (a - b) / (a + b)
+
+
+def score_cp(q: float, d: float, score_type: str = "WDL_mu") -> int:
+    """The ``score cp`` of a line with value Q = W − L and draw rate D, as lc0's ``ScoreType``:
+
+    - ``WDL_mu`` (lc0's default): 100·mu (:func:`wdl_mu`) where W, D and L are all clear of 0
+      and 1, |Q| + D < 0.996, and either |mu| < 1 or 100·mu lies farther from zero than the
+      fallback, ``45·tan(1.56728071628·Q)``; else the fallback (a net without a draw head, D = 0,
+      always gets it);
+    - ``centipawn``: ``90·tan(1.5637541897·Q)``, lc0's older default;
+    - ``win_percentage``: 5000·Q + 5000; ``Q`` and ``W-L``: 10000·Q (Tabula keeps no draw score,
+      so the two agree).
+
+    Capped at ±12800.
+
+    >>> score_cp(0.025, 0.037), score_cp(0.025, 0.037, "centipawn"), score_cp(0.871, 0.121)
+    (68, 4, 216)
     """
     q = max(-1.0, min(1.0, q))
-    cp = 90.0 * math.tan(1.5637541897 * q)
+    if score_type == "centipawn":
+        cp = 90.0 * math.tan(1.5637541897 * q)
+    elif score_type == "win_percentage":
+        cp = 5000.0 * q + 5000.0
+    elif score_type in ("Q", "W-L"):
+        cp = 10000.0 * q
+    else:
+        cp = 45.0 * math.tan(1.56728071628 * q)
+        mu = wdl_mu(q, d)
+        if mu is not None and mu != 0.0 and abs(q) + d < 0.996 and (abs(mu) < 1.0 or abs(cp) < abs(100.0 * mu)):
+            cp = 100.0 * mu
     return int(round(max(-12800.0, min(12800.0, cp))))
 
 

@@ -1,7 +1,7 @@
 """UCI front end: chess GUIs, cutechess-cli and python-chess talk to Tabula through this.
 
-``score cp`` is ``90·tan(1.5637541897·Q)`` of the best move's mean value Q (see
-:func:`protocols.common.q_to_cp`); ``score mate N`` when the search proved a mate.
+``score cp`` follows lc0's ``ScoreType`` option, by default lc0's ``WDL_mu`` of the line's W/D/L
+(see :func:`protocols.common.score_cp`); ``score mate N`` when the search proved a mate.
 ``depth`` is the average playout depth and ``seldepth`` the deepest, as lc0 reports.
 """
 
@@ -16,11 +16,14 @@ from tabula.engine.games.chess_game import ChessState, decode_move
 from tabula.engine.options import Param
 from tabula.engine.search.params import LC0_SEARCH_PARAMS, with_default
 
-from .common import EngineProtocol, Writer, q_to_cp, wdl_permille
+from .common import SCORE_TYPES, EngineProtocol, Writer, score_cp, wdl_permille
 
 UCI_PARAMS: tuple[Param, ...] = (
     Param("Ponder", "check", False, "Think on the opponent's time (the GUI sends go ponder)."),
     Param("UCI_ShowWDL", "check", False, "Add win/draw/loss per mille to info lines."),
+    Param("ScoreType", "combo", SCORE_TYPES[0], "What score cp shows (lc0's choices): WDL_mu, lc0's default, "
+          "the W/D/L's logistic mean x 100; centipawn, 90 tan(1.5637541897 Q); win_percentage; Q; W-L.",
+          choices=SCORE_TYPES),
     Param("UCI_ShowMovesLeft", "check", False, "Add the moves the game is expected to last (movesleft) "
           "to info lines, for nets with a moves-left head."),
     Param("UCI_Chess960", "check", False, "Chess960 castling (king takes rook) and Shredder-FEN."),
@@ -127,13 +130,14 @@ class UciProtocol(EngineProtocol):
         state = self.engine.state
         show_wdl = bool(self.engine.options["UCI_ShowWDL"])
         show_ml = bool(self.engine.options["UCI_ShowMovesLeft"])
+        score_type = str(self.engine.options["ScoreType"])
         multi = len(report.lines) > 1
         out = []
         for k, line in enumerate(report.lines, 1):
             if line.mate is not None:
                 score = f"score mate {line.mate}"
             else:
-                score = f"score cp {q_to_cp(line.q)}"
+                score = f"score cp {score_cp(line.q, line.d, score_type)}"
             if show_wdl:
                 w, d, l_ = wdl_permille(line.q, line.d)
                 score += f" wdl {w} {d} {l_}"

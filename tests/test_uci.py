@@ -3,6 +3,7 @@ with python-chess's engine client and a raw pipe."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ import pytest
 
 from tabula.engine.controller import Engine
 from tabula.engine.games.chess_game import ChessState
-from tabula.protocols.common import Writer, q_to_cp, wdl_permille
+from tabula.protocols.common import SCORE_TYPES, Writer, score_cp, wdl_mu, wdl_permille
 from tabula.protocols.uci import UCI_PARAMS, UciProtocol
 
 from linesink import Sink
@@ -199,10 +200,65 @@ def test_chess960_castling_notation(uci):
     assert best in {"e8h8", "e8a8"} or chess.Move.from_uci(best) in proto.engine.state.board.legal_moves
 
 
-def test_score_mappings():
-    assert q_to_cp(0.0) == 0
-    assert q_to_cp(-0.2) == -q_to_cp(0.2)
-    assert abs(q_to_cp(0.1) - 90 * 0.1564) < 3
+#: what lc0 v0.33 printed (maia-1500, ``go nodes 300``, ``UCI_ShowWDL``, default ``ScoreType``):
+#: ``wdl W D L`` per mille and ``score cp``, on 13 positions (session 12, /work/notes/s12/mucheck.py)
+LC0_WDL_MU = [((494, 37, 469), 65), ((503, 37, 460), 116), ((535, 40, 425), 281), ((514, 50, 436), 157),
+              ((548, 30, 422), 425), ((478, 28, 494), -57), ((426, 34, 540), -342), ((469, 31, 500), -102),
+              ((698, 35, 267), 1088), ((913, 75, 12), 326), ((105, 830, 65), 10), ((875, 121, 4), 214)]
+
+
+@pytest.mark.parametrize("wdl,cp", LC0_WDL_MU, ids=lambda x: str(x))
+def test_wdl_mu_scores_agree_with_what_lc0_printed(wdl, cp):
+    # lc0 computes from its unrounded W/D/L; from the per-mille figures the score lands within a
+    # few per cent (a small D makes mu sensitive to its last digit)
+    w, d, loss = (x / 1000 for x in wdl)
+    got = score_cp(w - loss, d)
+    assert abs(got - cp) <= max(3, 0.04 * abs(cp)), (got, cp)
+
+
+def test_score_types():
+    assert SCORE_TYPES[0] == "WDL_mu"
+    for kind in SCORE_TYPES:
+        assert score_cp(0.0, 0.3, kind) == (5000 if kind == "win_percentage" else 0)
+        assert score_cp(-0.2, 0.3, kind) == (10000 - score_cp(0.2, 0.3, kind) if kind == "win_percentage"
+                                             else -score_cp(0.2, 0.3, kind))
+    assert abs(score_cp(0.1, 0.3, "centipawn") - 90 * 0.1564) < 3
+    assert score_cp(0.5, 0.2, "Q") == score_cp(0.5, 0.2, "W-L") == 5000
+    assert score_cp(0.5, 0.2, "win_percentage") == 7500
+    # no draw head (D = 0): lc0's fallback, 45·tan(1.56728071628·Q), as lc0 does for a net without WDL
+    assert wdl_mu(0.3, 0.0) is None and score_cp(0.3, 0.0) == round(45 * math.tan(1.56728071628 * 0.3))
+    # mu itself: W = L gives 0; a larger W a positive mu, growing with Q at a fixed D
+    assert wdl_mu(0.0, 0.4) == 0.0 and 0 < wdl_mu(0.2, 0.4) < wdl_mu(0.4, 0.4)
+    assert score_cp(1.0, 0.0) == 12800 and score_cp(-1.0, 0.0) == -12800
+
+
+def test_score_type_option_sets_what_score_cp_shows(random_chess_net):
+    sink = Sink()
+    proto = UciProtocol(Engine("chess", extra_params=UCI_PARAMS), Writer(sink))
+    proto.handle(f"setoption name WeightsFile value {random_chess_net}")
+    proto.handle("setoption name UCI_ShowWDL value true")
+    seen = {}
+    try:
+        for kind in ("WDL_mu", "centipawn", "Q"):
+            proto.handle(f"setoption name ScoreType value {kind}")
+            proto.handle("position startpos moves e2e4 e7e5")
+            proto.handle("go nodes 30")
+            sink.wait_for("bestmove")
+            info = [ln for ln in sink.lines if ln.startswith("info") and " score cp " in ln][-1].split()
+            cp, (w, d, loss) = int(info[info.index("cp") + 1]), (int(x) for x in info[info.index("wdl") + 1:][:3])
+            # the per-mille W/D/L printed beside it gives the same score, to its rounding
+            assert abs(cp - score_cp((w - loss) / 1000, d / 1000, kind)) <= max(10, 0.05 * abs(cp)), (kind, info)
+            seen[kind] = cp
+            sink.lines.clear()
+        assert seen["Q"] != seen["centipawn"]
+        proto.handle("setoption name ScoreType value nonsense")
+        assert any("takes one of" in ln for ln in sink.lines)  # refused with a message, the old value kept
+        assert proto.engine.options["ScoreType"] == "Q"
+    finally:
+        proto.shutdown()
+
+
+def test_wdl_permille():
     assert wdl_permille(0.0, 1.0) == (0, 1000, 0)
     assert sum(wdl_permille(0.3, 0.2)) == 1000
 
