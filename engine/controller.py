@@ -32,8 +32,8 @@ from .search.compile_ahead import NativeKernels, kernels_for
 from .search.native import NativeSearch, NativeTree, cache_moves_hint, compiled_leaves
 from .search.nncache import NativeEvalCache
 from .search.params import SEARCH_PARAMS, SearchParams
-from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, ProvenStopper,
-                              SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
+from .search.stoppers import (Chain, DepthStopper, MateStopper, NodesStopper, PlayoutsStopper,
+                              ProvenStopper, SmartPruningStopper, Stopper, TimeStopper, TreeFullStopper)
 from .search.tree import Tree
 from .timeman import MOVES_LEFT_MIDPOINT, Budget, Clock, allocate, estimated_moves_left, movetime_budget
 
@@ -91,6 +91,8 @@ class Limits:
     byoyomi_ms: float = 0.0
     movetime_ms: float | None = None
     nodes: int | None = None
+    #: new playouts of this search, reused visits not counted (GTP's Playouts)
+    playouts: int | None = None
     depth: int | None = None
     mate: int | None = None
     infinite: bool = False
@@ -349,6 +351,8 @@ class Engine:
         stoppers: list[Stopper] = []
         if limits.nodes is not None:
             stoppers.append(NodesStopper(limits.nodes))
+        if limits.playouts is not None:
+            stoppers.append(PlayoutsStopper(limits.playouts))
         if limits.depth is not None:
             stoppers.append(DepthStopper(limits.depth))
         if limits.mate is not None:

@@ -120,7 +120,10 @@ def usi(net: str | None, backend: str | None, threads: int | None, options: tupl
               help="Board size before the GUI sends boardsize (default: the --net's size, else 19).")
 @click.option("--komi", type=float, default=7.5, show_default=True, help="Komi before the GUI sends komi.")
 @click.option("--visits", type=click.IntRange(0), default=None,
-              help="Playouts per move without a clock (default 800; 0: no cap).")
+              help="Root visits per move without a clock, those kept from the last move's tree included "
+                   "(default 800; 0: no cap).")
+@click.option("--playouts", type=click.IntRange(0), default=None,
+              help="New playouts per move, kept visits not counted (alone: instead of --visits).")
 @click.option("--movetime", type=click.FloatRange(0), default=None,
               help="Seconds per move without a clock (instead of --visits).")
 @click.option("--resign-threshold", type=click.FloatRange(0, 0.5), default=None,
@@ -132,7 +135,7 @@ def usi(net: str | None, backend: str | None, threads: int | None, options: tupl
 @option_option
 @verbose_option
 def gtp(net: str | None, backend: str | None, threads: int | None, size: int | None, komi: float,
-        visits: int | None, movetime: float | None, resign_threshold: float | None,
+        visits: int | None, playouts: int | None, movetime: float | None, resign_threshold: float | None,
         net_scores_passes: bool | None, options: tuple[str, ...], verbose: bool) -> None:
     """Play go over GTP on stdin/stdout (Sabaki, GoGui, Lizzie, KGS clients)."""
     from tabula.nets import default_net
@@ -142,10 +145,11 @@ def gtp(net: str | None, backend: str | None, threads: int | None, size: int | N
     _logging(verbose)
     engine = Engine("go", extra_params=GTP_PARAMS)
     _configure(engine, None, backend, threads)
-    if movetime is not None and visits is None:
-        visits = 0  # --movetime alone: no playout cap
+    if (movetime is not None or playouts is not None) and visits is None:
+        visits = 0  # --movetime or --playouts alone: no visit cap
     permille = None if resign_threshold is None else round(1000 * resign_threshold)
-    for name, value in (("Visits", visits), ("MoveTime", movetime), ("ResignThreshold", permille)):
+    for name, value in (("Visits", visits), ("Playouts", playouts), ("MoveTime", movetime),
+                        ("ResignThreshold", permille)):
         if value is not None:
             engine.set_option(name, str(value))
     if net_scores_passes is not None:

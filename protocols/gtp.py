@@ -18,8 +18,9 @@ records go lives under :mod:`engine.go`, one job per module:
 * ``time_settings`` (absolute, Canadian byo-yomi), ``kgs-time_settings``
   (none/absolute/canadian/byoyomi), ``time_left``: :class:`engine.go.clock.GoClock`, which
   turns them into :class:`~engine.controller.Limits`; without ``time_left`` the clock is run
-  down from the measured thinking time. Without a clock each move searches ``Visits``
-  playouts (or ``MoveTime`` seconds).
+  down from the measured thinking time. Without a clock each move searches until the root
+  has ``Visits`` visits (those kept from the last move's tree count, as in Leela Zero and
+  KataGo), or until ``Playouts`` new playouts, or ``MoveTime`` seconds.
 * ``boardsize``, ``loadsgf``: :class:`engine.go.network.GoNetwork` finds the net for the size.
 * ``place_free_handicap``: :func:`engine.go.handicap.free_handicap`.
 
@@ -74,8 +75,12 @@ log = logging.getLogger(__name__)
 ENGINE_NAME = "Tabula"
 
 GTP_PARAMS: tuple[Param, ...] = (
-    Param("Visits", "spin", 800, "Playouts per move without a clock (and a cap with one); 0: no cap "
-          "(then MoveTime or the clock bounds the move, else 5 s).", 0, 1_000_000_000),
+    Param("Visits", "spin", 800, "Root visits per move without a clock (and a cap with one), those kept "
+          "from the last move's tree included, as Leela Zero's --visits and KataGo's maxVisits; 0: no cap "
+          "(then Playouts, MoveTime or the clock bounds the move, else 5 s).", 0, 1_000_000_000),
+    Param("Playouts", "spin", 0, "New playouts per move, the visits kept from the last move's tree not "
+          "counted (Leela Zero's --playouts, KataGo's maxPlayouts); 0: no cap. With Visits too, the first "
+          "reached ends the move.", 0, 1_000_000_000),
     Param("MoveTime", "float", 0.0, "Seconds per move without a clock (0: use Visits).", 0.0, 86400.0),
     RESIGN_THRESHOLD.with_default(50, "Go: 50 (a 5 % winrate)."),
     Param("ResignMinVisits", "spin", 200, "Root visits needed before Tabula resigns.", 1,
@@ -484,7 +489,7 @@ class GtpProtocol:
 
     def _time_options(self) -> dict[str, float]:
         o = self.engine.options
-        return {"visits": int(o["Visits"]), "movetime_s": float(o["MoveTime"]),
+        return {"visits": int(o["Visits"]), "playouts": int(o["Playouts"]), "movetime_s": float(o["MoveTime"]),
                 "overhead_ms": float(o["Move Overhead"])}
 
     def _move_limits(self, colour: int, spent_s: float = 0.0) -> Limits:

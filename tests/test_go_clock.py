@@ -51,6 +51,10 @@ def test_move_limits_and_the_playout_budget():
     opts = {"visits": 0, "movetime_s": 0.0, "overhead_ms": 300.0}
     assert c.move_limits(0, **opts).movetime_ms == UNBOUNDED_MOVE_S * 1000  # nothing bounds it: 5 s
     assert c.move_limits(0, **{**opts, "visits": 50}).nodes == 50
+    lim = c.move_limits(0, **opts, playouts=40)  # new playouts alone bound the move: no 5 s fallback
+    assert (lim.nodes, lim.playouts, lim.movetime_ms) == (None, 40, None)
+    lim = c.move_limits(0, **{**opts, "visits": 50}, playouts=40)
+    assert (lim.nodes, lim.playouts) == (50, 40)
     assert c.move_limits(0, **{**opts, "movetime_s": 2.0}, spent_s=0.5).movetime_ms == 1500
     assert c.aside_seconds(0, **{**opts, "visits": 50}) == 1.0  # no time bound: 1 s
     assert c.aside_seconds(0, **{**opts, "movetime_s": 2.0}) == 0.5

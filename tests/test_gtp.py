@@ -782,3 +782,27 @@ def test_resign_threshold_is_per_mille_as_in_usi_and_the_flag_takes_a_winrate(mo
     assert _gtp_cli_options(monkeypatch, "-o", "ResignThreshold=120")["ResignThreshold"] == 120
     res = CliRunner().invoke(main, ["gtp", "-o", "ResignThreshold=0.05"])
     assert res.exit_code == 2 and "takes an integer" in res.output, res.output
+
+
+# -- visits and playouts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cap", ["Visits", "Playouts"])
+def test_visits_count_the_kept_tree_and_playouts_only_the_new_search(nets, cap):
+    # Leela Zero's --visits / --playouts and KataGo's maxVisits / maxPlayouts: a move after tree
+    # reuse reaches the visit cap with fewer new playouts, and makes the playout cap in full
+    g = Gtp(nets["go9"], Visits=0 if cap == "Playouts" else 40, Playouts=40 if cap == "Playouts" else 0,
+            SmartPruning="false", ResignThreshold=0)
+    try:
+        seen = []
+        for colour in "bwbw":
+            g.ok(f"genmove {colour}")
+            st = g.proto._last_report.stats
+            seen.append((st.nodes, st.playouts))
+        assert seen[0][0] == seen[0][1] + 1  # a fresh tree: the root's own evaluation is a visit
+        if cap == "Visits":
+            assert all(n == 40 for n, _ in seen) and any(p < 40 for _, p in seen[1:]), seen
+        else:
+            assert all(p == 40 for _, p in seen) and any(n > 40 for n, _ in seen[1:]), seen
+    finally:
+        g.close()

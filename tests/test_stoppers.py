@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tabula.engine.search.mcts import SearchStats
-from tabula.engine.search.stoppers import (SMART_PRUNING_TOLERANCE_S, Chain, NodesStopper,
+from tabula.engine.search.stoppers import (SMART_PRUNING_TOLERANCE_S, Chain, NodesStopper, PlayoutsStopper,
                                            SmartPruningStopper, TimeStopper)
 
 INF = float("inf")
@@ -85,3 +85,15 @@ def test_the_tolerance_is_read_when_the_stopper_is_built(monkeypatch):
     sp.room(stats(0.0, 1))
     assert sp.room(stats(100.0, 300)) == 100    # never past the tolerance: the node limit, undivided
     assert not sp.should_stop(stats(100.0, 300, (300, 0)))
+
+
+def test_a_playouts_cap_counts_this_searchs_playouts_not_the_reused_visits():
+    # 150 visits kept from the last move's tree, 100 new playouts so far
+    s = stats(0.1, 250, playouts=100)
+    visits, playouts = NodesStopper(400), PlayoutsStopper(400)
+    assert visits.remaining_playouts(s) == 150 and playouts.remaining_playouts(s) == 300
+    assert not playouts.should_stop(s) and playouts.should_stop(stats(0.5, 550, playouts=400))
+    assert playouts.exact and playouts.reason == "nodes"  # a hard count: finish waits for every playout
+    # both caps: the nearer ends the search, and smart pruning's room before its tolerance is that one's
+    chain = Chain([visits, playouts, SmartPruningStopper(1.33, (visits, playouts))])
+    assert chain.remaining_playouts(s) == 150 and chain.prune_room(s) == 150

@@ -116,11 +116,12 @@ class GoClock:
         return lim
 
     def move_limits(self, colour: int, *, visits: int, movetime_s: float, overhead_ms: float,
-                    spent_s: float = 0.0) -> Limits:
+                    spent_s: float = 0.0, playouts: int = 0) -> Limits:
         """Limits for ``colour``'s move, less ``spent_s`` already used on it.
 
         The clock bounds the move when there is one, else ``movetime_s`` (when > 0);
-        ``visits`` > 0 caps the playouts; with nothing bounding the move it gets
+        ``visits`` > 0 caps the root's visits (those kept from the last move's tree count),
+        ``playouts`` > 0 this move's new playouts; with nothing bounding the move it gets
         :data:`UNBOUNDED_MOVE_S`, so a GUI is never left waiting.
         """
         lim = self.limits(colour, overhead_ms)
@@ -134,13 +135,17 @@ class GoClock:
                 lim.byoyomi_ms = max(1.0, lim.byoyomi_ms - spent_s * 1000.0)
         if visits > 0:
             lim.nodes = visits
-        elif not lim.timed:  # nothing would end the search: never leave the GUI waiting
+        if playouts > 0:
+            lim.playouts = playouts
+        if visits <= 0 and playouts <= 0 and not lim.timed:  # nothing would end it: never leave the GUI waiting
             lim.movetime_ms = max(1.0, UNBOUNDED_MOVE_S * 1000.0 - spent_s * 1000.0)
         return lim
 
-    def aside_seconds(self, colour: int, *, visits: int, movetime_s: float, overhead_ms: float) -> float:
+    def aside_seconds(self, colour: int, *, visits: int, movetime_s: float, overhead_ms: float,
+                      playouts: int = 0) -> float:
         """Time the net-free playouts may take on this move: a quarter of its budget, at most 1 s."""
-        lim = self.move_limits(colour, visits=visits, movetime_s=movetime_s, overhead_ms=overhead_ms)
+        lim = self.move_limits(colour, visits=visits, movetime_s=movetime_s, overhead_ms=overhead_ms,
+                               playouts=playouts)
         if lim.movetime_ms is not None:
             budget = lim.movetime_ms
         elif lim.time_ms is not None or lim.byoyomi_ms > 0:

@@ -56,6 +56,18 @@ class NodesStopper(Stopper):
 
 
 @dataclass
+class PlayoutsStopper(NodesStopper):
+    """A cap on this search's own playouts, the visits reused from the previous search not
+    counted (Leela Zero's ``--playouts``, KataGo's ``maxPlayouts``; GTP's ``Playouts``)."""
+
+    def should_stop(self, s: SearchStats) -> bool:
+        return s.playouts >= self.nodes
+
+    def remaining_playouts(self, s: SearchStats) -> float:
+        return max(0, self.nodes - s.playouts)
+
+
+@dataclass
 class TimeStopper(Stopper):
     """A time budget: stop at ``soft`` seconds (``hard`` is the limit smart pruning never passes)."""
 
