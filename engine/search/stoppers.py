@@ -44,15 +44,19 @@ class NodesStopper(Stopper):
     KataGo's visit limits; ``go nodes 1`` is the root's own evaluation.
     """
 
-    nodes: int
+    limit: int
     reason: str = "nodes"
     exact: bool = True
 
+    def counted(self, s: SearchStats) -> int:
+        """What the limit counts: the root's visits."""
+        return s.nodes
+
     def should_stop(self, s: SearchStats) -> bool:
-        return s.nodes >= self.nodes
+        return self.counted(s) >= self.limit
 
     def remaining_playouts(self, s: SearchStats) -> float:
-        return max(0, self.nodes - s.nodes)
+        return max(0, self.limit - self.counted(s))
 
 
 @dataclass
@@ -60,11 +64,9 @@ class PlayoutsStopper(NodesStopper):
     """A cap on this search's own playouts, the visits reused from the previous search not
     counted (Leela Zero's ``--playouts``, KataGo's ``maxPlayouts``; GTP's ``Playouts``)."""
 
-    def should_stop(self, s: SearchStats) -> bool:
-        return s.playouts >= self.nodes
-
-    def remaining_playouts(self, s: SearchStats) -> float:
-        return max(0, self.nodes - s.playouts)
+    def counted(self, s: SearchStats) -> int:
+        """What the limit counts: this search's playouts."""
+        return s.playouts
 
 
 @dataclass
