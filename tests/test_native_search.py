@@ -69,6 +69,28 @@ def test_chess_nodes_cost_under_200_bytes(chess_ev):
     assert not np.any(tree.arrays.vl[:tree.num_nodes])  # nothing left in flight
 
 
+def test_tree_arrays_are_zero_pages_of_their_own():
+    """Big tree arrays are anonymous mappings (kernels.fresh_zeros), not malloc blocks that
+    calloc must clear: zero even after a dropped tree wrote its memory, writable, the dtype
+    asked; small ones stay plain numpy arrays."""
+    import mmap
+
+    def mapped(a: np.ndarray) -> bool:
+        return isinstance(getattr(a.base, "obj", a.base), mmap.mmap)
+
+    for count, dtype in ((10, np.int32), (k.FRESH_PAGES_BYTES, np.uint16), (300_000, np.float64)):
+        a = k.fresh_zeros(count, dtype)
+        assert a.shape == (count,) and a.dtype == dtype and a.flags.writeable and not a.any()
+        assert mapped(a) == (a.nbytes >= k.FRESH_PAGES_BYTES)
+    old = NativeTree(64 << 20, edge_moves=False)
+    for arr in old.arrays:
+        arr[...] = 7
+    del old, arr
+    tree = NativeTree(64 << 20, edge_moves=False)
+    assert tree.num_nodes == 1 and all(not arr[1:].any() for arr in tree.arrays[:12])
+    assert sum(mapped(arr) for arr in tree.arrays) >= 12
+
+
 def test_a_full_tree_keeps_searching_inside_itself(chess_ev):
     tree = NativeTree(1 << 16, edge_moves=False, branching=36)  # a few hundred nodes
     nodes, edges = tree.capacity

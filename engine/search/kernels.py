@@ -31,6 +31,7 @@ kernel that another file's cached kernel calls changes: after editing this file,
 from __future__ import annotations
 
 import math
+import mmap
 from typing import NamedTuple
 
 import numpy as np
@@ -112,17 +113,37 @@ class Scratch(NamedTuple):
     path: np.ndarray  #: int32[MAX_DEPTH]
 
 
+#: arrays at least this big get pages of their own from the kernel (:func:`fresh_zeros`)
+FRESH_PAGES_BYTES = 1 << 20
+
+
+def fresh_zeros(count: int, dtype: type) -> np.ndarray:
+    """A zeroed array whose pages are touched only when written, and given back when it is freed.
+
+    ``np.zeros`` asks malloc, and glibc raises its mmap threshold (up to 32 MiB) each time
+    such a block is freed: after the first tree is dropped, the next tree's arrays below that
+    size come from the heap, and calloc clears every byte of them at once. With a 256 MB
+    ``Hash`` that took 5–25 ms on each new tree (``ucinewgame``, a position off the tree).
+    An anonymous mapping is zero from the kernel, whatever malloc has done before.
+    """
+    size = int(count) * np.dtype(dtype).itemsize
+    if size < FRESH_PAGES_BYTES:
+        return np.zeros(count, dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype, count)
+
+
 def new_tree_arrays(cap_nodes: int, cap_edges: int, *, edge_moves: bool, scored: bool,
                     moves_left: bool = False) -> TreeArrays:
     """Zeroed arrays (pages are touched only as the tree grows) and the root node."""
     n, e = int(cap_nodes), int(cap_edges)
+    z = fresh_zeros
     t = TreeArrays(
-        np.zeros(n, np.int32), np.zeros(n, np.uint16), np.zeros(n, np.int32), np.zeros(n, np.int32),
-        np.zeros(n, np.int32), np.zeros(n, np.int16), np.zeros(n, np.int32), np.zeros(n, np.int32),
-        np.zeros(n, np.float64), np.zeros(n, np.float64), np.zeros(n, np.int8), np.zeros(n, np.int16),
-        np.zeros(n if scored else 1, np.float64), np.zeros(n if scored else 1, np.int32),
-        np.zeros(e, np.uint16), np.zeros(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64),
-        np.zeros(n if moves_left else 1, np.float64))
+        z(n, np.int32), z(n, np.uint16), z(n, np.int32), z(n, np.int32),
+        z(n, np.int32), z(n, np.int16), z(n, np.int32), z(n, np.int32),
+        z(n, np.float64), z(n, np.float64), z(n, np.int8), z(n, np.int16),
+        z(n if scored else 1, np.float64), z(n if scored else 1, np.int32),
+        z(e, np.uint16), z(e if edge_moves else 1, np.int32), np.zeros(META_WORDS, np.int64),
+        z(n if moves_left else 1, np.float64))
     t.meta[M_CAP_NODES] = n
     t.meta[M_CAP_EDGES] = e
     t.meta[M_EDGE_MOVES] = int(edge_moves)
