@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 NATIVE_GAMES = frozenset({"chess", "shogi", "go"})
 
 DEFAULT_NET = "<default>"
-#: seconds the controller's thread waits for a search thread's batch before it looks at the
-#: limits and ``stop`` again
+#: seconds between the controller's looks at the limits, ``stop`` and the info clock while search
+#: threads run; they wake it sooner only when the limits are reached (SearchWorkers.wait)
 THREADS_POLL_S = 0.005
 
 #: Options every front end shows (protocols add their own, e.g. UCI_ShowWDL).
@@ -396,7 +396,7 @@ class Engine:
                         on_info(self._report(search, multipv))
                     continue
                 if threaded:
-                    search.wait(THREADS_POLL_S)  # type: ignore[union-attr]
+                    search.wait(THREADS_POLL_S, every_batch=False)  # type: ignore[union-attr]
                     idle = search.stalled  # type: ignore[union-attr]
                 else:
                     search.root_prune = chain.prune_room(s)

@@ -438,10 +438,11 @@ class NativeSearch:
             raise RuntimeError("this search is already running")
         self._workers = SearchWorkers(self, count, room, prune)
 
-    def wait(self, timeout: float) -> bool:
+    def wait(self, timeout: float, every_batch: bool = True) -> bool:
         """After :meth:`start_threads`: block until a batch completes or ``timeout`` seconds pass
-        (False: timed out); raises what a search thread raised."""
-        return self._workers.wait(timeout)
+        (False: timed out); raises what a search thread raised. ``every_batch`` False: wake only
+        for the search's end or the timeout (:meth:`SearchWorkers.wait`)."""
+        return self._workers.wait(timeout, every_batch)
 
     @property
     def stalled(self) -> bool:

@@ -52,6 +52,12 @@ class SearchWorkers:
         self._closing = False
         self._completions = 0
         self._empty = 0
+        #: the limits allow no playout (or the root is proven) and nothing is in flight
+        self._held = False
+        #: times the threads came to that state, and how many of them a wait has returned for
+        #: (each wakes the controller once, also one that came between its waits)
+        self._holds = 0
+        self._holds_seen = 0
         #: leaves in flight, all threads together
         self.pending = 0
         self.error: BaseException | None = None
@@ -99,8 +105,13 @@ class SearchWorkers:
                 s.stats_into(stats)
                 room = self.room(stats, self.pending)
                 if room <= 0 or stats.root_proven:
+                    if self.pending == 0 and not self._held:
+                        self._held = True  # the limits are reached: wake the controller now
+                        self._holds += 1
+                        self._cv.notify_all()
                     self._cv.wait(IDLE_WAIT_S)
                     continue
+                self._held = False
                 s.batch_limit = int(max(1, min(s.params.minibatch, room)))
                 s.remaining_playouts = room
                 if self.prune is not None:
@@ -151,14 +162,20 @@ class SearchWorkers:
             lane.rows = 0
 
     # -- the controller's side ---------------------------------------------------------------
-    def wait(self, timeout: float) -> bool:
+    def wait(self, timeout: float, every_batch: bool = True) -> bool:
         """Block until playouts were made (a batch completed, or terminal and cached leaves
-        were backed up: True) or ``timeout`` seconds pass; raises what a thread raised."""
+        were backed up: True) or ``timeout`` seconds pass; raises what a thread raised.
+
+        With ``every_batch`` False only the end of the search cuts the wait short: the limits
+        reached with nothing in flight, the root proven, a stall or an error. The controller
+        waits so, as it need not look at every batch: waking it hundreds of times a second
+        takes CPU from the threads feeding the network."""
         with self._cv:
             seen = self._completions
             if self.error is None and not self.stalled:
-                self._cv.wait_for(lambda: self._completions != seen or self.error is not None or self.stalled,
-                                  timeout)
+                self._cv.wait_for(lambda: ((every_batch and self._completions != seen) or self._holds != self._holds_seen
+                                           or self.error is not None or self.stalled), timeout)
+            self._holds_seen = self._holds
             if self.error is not None:
                 raise self.error
             return self._completions != seen
