@@ -825,8 +825,9 @@ def _go_gatherer(state: GameState, codec: Any) -> Any:
     return go_gatherer(state, codec)
 
 
-def _gather_chess():  # noqa: ANN202 - imported on first use: only chess compiles it
-    from .chess_kernels import gather_chess
+@functools.cache
+def _gather_chess():  # noqa: ANN202 - imported on first use (only chess compiles it), once: an import
+    from .chess_kernels import gather_chess  # statement costs more than the lookup, every gather
     return gather_chess
 
 

@@ -48,7 +48,11 @@ class SearchWorkers:
         self.search = search
         self.room = room
         self.prune = prune
+        #: the threads wait on ``_cv`` for each other's completions; the controller on ``_ctl``
+        #: (the same lock), which is told of each batch only while it asks to be (``_every_batch``)
         self._cv = threading.Condition(search.lock)
+        self._ctl = threading.Condition(search.lock)
+        self._every_batch = True
         self._closing = False
         self._completions = 0
         self._empty = 0
@@ -88,7 +92,7 @@ class SearchWorkers:
                 self.error = self.error or exc
                 self._closing = True
                 self._drop(lane)
-                self._cv.notify_all()
+                self._wake(end=True)
         finally:
             with self._cv:
                 self.search.thread_cpu_seconds += time.thread_time() - cpu
@@ -108,7 +112,7 @@ class SearchWorkers:
                     if self.pending == 0 and not self._held:
                         self._held = True  # the limits are reached: wake the controller now
                         self._holds += 1
-                        self._cv.notify_all()
+                        self._wake(end=True)
                     self._cv.wait(IDLE_WAIT_S)
                     continue
                 self._held = False
@@ -130,11 +134,11 @@ class SearchWorkers:
                 if s.stats_into(stats).playouts != before:  # terminal and cached leaves only
                     self._empty = 0
                     self._completions += 1
-                    self._cv.notify_all()
+                    self._wake()
                     continue
                 if self.pending == 0:
                     self._empty += 1
-                    self._cv.notify_all()
+                    self._wake(end=self.stalled)
                 self._cv.wait(IDLE_WAIT_S)  # the others' leaves block the way: wait for a completion
 
     def _evaluate(self, lane: "Lane", rows: int) -> None:
@@ -152,7 +156,14 @@ class SearchWorkers:
                 self.pending -= rows
                 lane.rows = 0
             self._completions += 1
-            self._cv.notify_all()
+            self._wake()
+
+    def _wake(self, end: bool = False) -> None:
+        """Wake the threads waiting for a completion, and the controller if it waits for every
+        batch or ``end`` (the search may be over). Hold the lock."""
+        self._cv.notify_all()
+        if end or self._every_batch:
+            self._ctl.notify_all()
 
     def _drop(self, lane: "Lane") -> None:
         """Undo ``lane``'s leaves in flight (hold the lock)."""
@@ -172,8 +183,9 @@ class SearchWorkers:
         takes CPU from the threads feeding the network."""
         with self._cv:
             seen = self._completions
+            self._every_batch = every_batch
             if self.error is None and not self.stalled:
-                self._cv.wait_for(lambda: ((every_batch and self._completions != seen) or self._holds != self._holds_seen
+                self._ctl.wait_for(lambda: ((every_batch and self._completions != seen) or self._holds != self._holds_seen
                                            or self.error is not None or self.stalled), timeout)
             self._holds_seen = self._holds
             if self.error is not None:
@@ -189,7 +201,7 @@ class SearchWorkers:
             if not wait:
                 for lane in self._lanes:
                     self._drop(lane)
-            self._cv.notify_all()
+            self._wake(end=True)
         if wait:
             self.join()
 
