@@ -251,9 +251,42 @@ def test_warm_up_compiles_every_leaf_path_kernel_a_search_calls(golden_nets):
     from tabula.engine.search import leafpath as lp
     from tabula.engine.search.native import warm_up
     warm_up(False)
-    kernels = [getattr(lp, f) for f in ("descend", "collide", "release", "back_up", "end", "from_cache", "queue")]
+    kernels = [getattr(lp, f) for f in ("descend", "collide", "release", "back_up", "end", "from_cache", "queue",
+                                        "cache_or_queue")]
     before = [len(f.signatures) for f in kernels]
     for name in ("shogi-mate3-b4", "katago9-b8"):
         sc = BY_NAME[name]
         run_scenario(sc, golden_nets[sc.net], native_factory())
     assert [len(f.signatures) for f in kernels] == before == [1] * len(kernels)
+
+
+def test_shogi_leaves_carry_the_codecs_policy_indices(golden_nets):
+    """The shogi leaf path looks each move's policy index up in the kernel that queues the leaf
+    (leafpath.cache_or_queue, the codec's move_labels): every queued row holds exactly what
+    the codec's policy_indices gives for the leaf's position and legal moves."""
+    from tabula.engine.games.shogi_game import ShogiState
+    ev = OnnxEvaluator(golden_nets["shogi"], backend="cpu", threads=1, max_batch=16)
+    try:
+        search = NativeSearch(ShogiState(), NativeTree.for_game("shogi", ev.codec, 1 << 22), ev,
+                              NativeEvalCache(0), SearchParams(minibatch=16))
+        assert search._labels is not None
+        for _ in range(6):
+            search.step()
+        lane = search.new_lane()
+        with search.lock:
+            search.batch_limit = 16
+            search.remaining_playouts = float("inf")
+            rows = search.gather(lane)
+        assert rows >= 8
+        lb, t = lane.leaves, search.tree.arrays
+        for r in range(rows):
+            leaf = ShogiState()
+            for j in range(int(lb.depth[r])):
+                leaf.push(int(t.move[lb.path[r, j]]))
+            moves = leaf.legal_moves()
+            assert int(lb.count[r]) == len(moves)
+            assert np.array_equal(lb.idx[r, :len(moves)], ev.codec.policy_indices(leaf, moves)), r
+        with search.lock:
+            search.drop(lane, rows)
+    finally:
+        ev.close()

@@ -200,6 +200,13 @@ class DlshogiCodec(Codec):
             _set_nyugyoku(self.nyugyoku)
             board._dlshogi_make_input_features(f1, f2)
 
+    @property
+    def move_labels(self) -> np.ndarray:
+        """int64 [2, 32768]: the policy index of each ``move16`` for Black (row 0) and White
+        (row 1), :func:`label_table`; the compiled search looks moves up in it directly
+        (``move_labels[turn][move & 0x7FFF]``, as :meth:`policy_indices`)."""
+        return self._labels
+
     def policy_indices(self, state: GameState, moves: Sequence[int]) -> np.ndarray:
         """dlshogi label of each move (``make_move_label(move, side to move)``, via a table)."""
         idx = np.fromiter(moves, dtype=np.int64, count=len(moves))

@@ -262,6 +262,10 @@ class NativeSearch:
             state = _native_chess(state, k.MAX_DEPTH + 8)
         #: go on a net whose planes the compiled go gatherer writes (engine/search/go_kernels.py)
         self._go = _go_gatherer(state, self.codec) if game == "go" else None
+        #: the codec's policy index of every move16 for each side ([2, 32768] int; dlshogi), which the
+        #: Python leaf path then looks up in the kernel that queues the leaf
+        labels = getattr(self.codec, "move_labels", None)
+        self._labels = labels if isinstance(labels, np.ndarray) and not self._native_chess else None
         if self._go is not None:
             state = self._go.state
         self.state = state
@@ -585,6 +589,13 @@ class NativeSearch:
             raise ValueError(f"{n} legal moves: more than the search's rows hold ({lb.idx.shape[1]})")
         mv = np.fromiter(moves, np.int32, n)
         key = np.uint64(state.key() & _MASK64)
+        if self._labels is not None:  # a move-label table (dlshogi): cache, queue and indices in one call
+            got = lp.cache_or_queue(c, depth, key, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
+                                    self._labels[state.turn])
+            if got <= 0:
+                return False if got == 0 else None
+            self._encode(state, slot.inputs, row)
+            return True
         hit = lp.from_cache(c, depth, key, mv)
         if hit:
             return False if hit > 0 else None
@@ -873,6 +884,9 @@ def warm_up(chess: bool) -> None:
         key, mv = np.uint64(7), np.asarray(moves, np.int32)
         lp.from_cache(ctx, depth, key, mv)
         lp.queue(ctx, depth, mv, 0, lb.node, lb.path, lb.depth, lb.count, lb.key, key)
+        labels = np.zeros(1 << 15, np.int64)
+        labels.flags.writeable = False  # as the codec's shared table (dlshogi.label_table)
+        lp.cache_or_queue(ctx, depth, key, mv, 0, lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx, labels)
         lp.back_up(ctx, depth, 0.5, 0.0, 0.0, True)
         lp.back_up_m(ctx, depth, 0.5, 0.0, 0.0, True, 3.0)
         lp.end(ctx, depth, 0.0, 0, 0.0, False)
