@@ -158,6 +158,42 @@ def test_errors_of_a_search_thread_reach_the_caller(evaluators):
     assert_consistent(search.tree)
 
 
+def test_the_controllers_wait_ends_when_the_limits_are_reached_not_at_every_batch(evaluators):
+    """wait(every_batch=False), as the controller waits: batches do not end it, the limits
+    reached with nothing in flight do (at once, not at the timeout), and once only: the next
+    wait runs to its timeout."""
+    import time
+    search = _search(evaluators["chess"], "chess")
+    search.start_threads(2, lambda s, in_flight: 300 - s.nodes - in_flight)
+    t0 = time.monotonic()
+    assert search.wait(HANG_S, every_batch=False)  # playouts were made meanwhile
+    assert time.monotonic() - t0 < HANG_S / 4
+    assert search.stats().nodes == 300 and search.pending == 0
+    t0 = time.monotonic()
+    assert not search.wait(0.2, every_batch=False)  # held still, but that was told already
+    assert time.monotonic() - t0 >= 0.19
+    search.finish(wait=True)
+    assert_consistent(search.tree)
+
+
+def test_the_controllers_wait_is_not_woken_by_batches(evaluators):
+    """Over a long search with no limit in reach, wait(every_batch=False) returns only at its
+    timeout, while wait() returns at the first batch."""
+    import time
+    search = _search(evaluators["chess"], "chess")
+    search.start_threads(2, lambda s, in_flight: float("inf"))
+    try:
+        assert search.wait(HANG_S)  # a batch
+        before = search.stats().playouts
+        t0 = time.monotonic()
+        search.wait(0.3, every_batch=False)
+        assert time.monotonic() - t0 >= 0.29
+        assert search.stats().playouts > before  # the threads searched on meanwhile
+    finally:
+        search.finish(wait=False)
+    assert_consistent(search.tree)
+
+
 def test_trivial_evaluator_serves_several_threads(nets):
     ev = TrivialEvaluator(nets["chess"], max_batch=16)
     search = _search(ev, "chess", minibatch=16)
