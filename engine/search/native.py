@@ -262,12 +262,12 @@ class NativeSearch:
             state = _native_chess(state, k.MAX_DEPTH + 8)
         #: go on a net whose planes the compiled go gatherer writes (engine/search/go_kernels.py)
         self._go = _go_gatherer(state, self.codec) if game == "go" else None
+        if self._go is not None:
+            state = self._go.state
         #: the codec's policy index of every move16 for each side ([2, 32768] int; dlshogi), which the
         #: Python leaf path then looks up in the kernel that queues the leaf
         labels = getattr(self.codec, "move_labels", None)
         self._labels = labels if isinstance(labels, np.ndarray) and not self._native_chess else None
-        if self._go is not None:
-            state = self._go.state
         self.state = state
         state.set_search_root()
         state.set_cache_history(params.cache_history)
@@ -594,15 +594,14 @@ class NativeSearch:
                                     self._labels[state.turn])
             if got <= 0:
                 return False if got == 0 else None
-            self._encode(state, slot.inputs, row)
-            return True
-        hit = lp.from_cache(c, depth, key, mv)
-        if hit:
-            return False if hit > 0 else None
-        if not lp.queue(c, depth, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, key):
-            return None
+        else:
+            hit = lp.from_cache(c, depth, key, mv)
+            if hit:
+                return False if hit > 0 else None
+            if not lp.queue(c, depth, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, key):
+                return None
+            lb.idx[row, :n] = self._indices(state, moves)
         self._encode(state, slot.inputs, row)
-        lb.idx[row, :n] = self._indices(state, moves)
         return True
 
     def _disputed_end(self, result: float) -> float | None:
