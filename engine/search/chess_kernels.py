@@ -17,15 +17,16 @@ from numba import njit
 from ..native import chess_rules as cr
 from ..native import lc0_encoder as lc0
 from ..native.chess_state import native_key, native_terminal
+from .jitopts import KERNEL
 from .kernels import (M_ROOT, MAX_DEPTH, PENDING, S_CACHE_HITS, S_COLLISIONS, S_PLAYOUTS, UNKNOWN,
                       Scratch, TreeArrays, alloc_edges, backup, backup_m, backup_status, expand_cached, new_node,
-                      propagate_proof, select, set_terminal)
+                      pick, propagate_proof, set_terminal)
 from .nncache import CacheArrays, lookup
 
 _DONE, _LEAF, _QUEUED, _COLLIDED = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _leaf(t: TreeArrays, pos: np.ndarray, path: np.ndarray, depth: int, cache: CacheArrays, stats: np.ndarray,
           moves: np.ndarray, planes: np.ndarray, row: int, l_node: np.ndarray, l_path: np.ndarray,
           l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray) -> int:
@@ -62,7 +63,7 @@ def _leaf(t: TreeArrays, pos: np.ndarray, path: np.ndarray, depth: int, cache: C
     return _QUEUED
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def gather_chess(t: TreeArrays, pos: np.ndarray, mask: np.ndarray, sc: Scratch, params: np.ndarray,
                  stats: np.ndarray, cache: CacheArrays, limit: int, budget: int, max_events: int,
                  planes: np.ndarray, l_node: np.ndarray, l_path: np.ndarray, l_depth: np.ndarray,
@@ -92,8 +93,7 @@ def gather_chess(t: TreeArrays, pos: np.ndarray, mask: np.ndarray, sc: Scratch, 
             if depth >= MAX_DEPTH - 1:
                 what = _COLLIDED
                 break
-            i = select(t, node, mask if node == root else mask[:0], sc, params)
-            child = sc.ckid[i]
+            i, child = pick(t, node, root, mask, sc, params)
             if child < 0:
                 cr.legal_moves(pos, moves)
                 move = moves[i]

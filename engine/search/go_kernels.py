@@ -24,7 +24,7 @@ from ..native import go_rules as gr
 from ..native import kata_encoder as ke
 from .kernels import (DRAWN, M_ROOT, M_SCORED, MAX_DEPTH, PENDING, S_CACHE_HITS, S_COLLISIONS, S_PLAYOUTS,
                       UNKNOWN, WON, Scratch, TreeArrays, alloc_edges, backup, backup_m, backup_status, expand_cached,
-                      new_node, propagate_proof, select, set_terminal)
+                      new_node, pick, propagate_proof, set_terminal)
 from .nncache import CacheArrays, lookup
 
 _DONE, _LEAF, _QUEUED, _COLLIDED = 0, 1, 2, 3
@@ -156,8 +156,7 @@ def gather_go(t: TreeArrays, g: gr.GoArrays, w: gr.GoArrays, mask: np.ndarray, s
             if depth >= MAX_DEPTH - 1:
                 what = _COLLIDED
                 break
-            i = select(t, node, mask if node == root else mask[:0], sc, params)
-            child = sc.ckid[i]
+            i, child = pick(t, node, root, mask, sc, params)
             if child < 0:
                 move = t.emove[t.estart[node] + i]
                 child = new_node(t, node, i, move)

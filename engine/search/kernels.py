@@ -1,7 +1,8 @@
 """Compiled (numba) kernels of the search tree: selection, descent, expansion, backup, proofs.
 
 The tree is a :class:`TreeArrays`: fixed-capacity numpy arrays, nothing else, so every kernel
-is a plain function of arrays (``@njit(cache=True, nogil=True)``) that runs without the GIL.
+is a plain function of arrays, compiled with ``@njit(**KERNEL)`` (engine/search/jitopts.py: cached,
+without the GIL, without reference counts).
 
 Layout (lc0 style): a node record exists only for a position the search has entered; an
 expanded node owns ``ecount`` consecutive *edges* from ``estart`` in the edge arena, and an
@@ -37,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .jitopts import KERNEL
 from .nncache import CacheArrays, store_m
 from .prior16 import P16, p16
 
@@ -160,7 +162,7 @@ def new_scratch() -> Scratch:
 
 
 # -- allocation -------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def new_node(t: TreeArrays, parent: int, i: int, move: int) -> int:
     """A fresh node entered from ``parent`` by its edge ``i`` (``parent`` −1: a root); −1 and
     the tree marked full when no node record is left."""
@@ -193,7 +195,7 @@ def new_node(t: TreeArrays, parent: int, i: int, move: int) -> int:
     return k
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def alloc_edges(t: TreeArrays, node: int, count: int) -> int:
     """Give ``node`` room for ``count`` edges (its ``estart``); −1 and the tree marked full
     when the edge arena has no room."""
@@ -206,7 +208,7 @@ def alloc_edges(t: TreeArrays, node: int, count: int) -> int:
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def expand(t: TreeArrays, node: int, priors: np.ndarray, moves: np.ndarray) -> bool:
     """Give ``node`` one edge per prior (and move, where moves are stored); False when full."""
     k = priors.size
@@ -224,7 +226,7 @@ def expand(t: TreeArrays, node: int, priors: np.ndarray, moves: np.ndarray) -> b
 
 
 # -- selection ------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _children(t: TreeArrays, node: int, k: int, sc: Scratch) -> None:
     """Lay out ``node``'s entered children by edge index in the scratch arrays."""
     for i in range(k):
@@ -242,7 +244,7 @@ def _children(t: TreeArrays, node: int, k: int, sc: Scratch) -> None:
         c = t.sibling[c]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _terms(t: TreeArrays, node: int, k: int, sc: Scratch, params: np.ndarray) -> tuple[float, np.float32]:
     """First-play urgency and the exploration scale (rounded to float32, as numpy multiplies
     it into the float32 priors) of ``node``; ``_children`` first."""
@@ -260,7 +262,7 @@ def _terms(t: TreeArrays, node: int, k: int, sc: Scratch, params: np.ndarray) ->
     return fpu, np.float32(u_scale)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _ml_on(t: TreeArrays, node: int, params: np.ndarray) -> bool:
     """Whether the moves-left utility applies at ``node``: the tree keeps M, MovesLeftMaxEffect > 0
     and the node's |Q| (draw score 0) is above MovesLeftThreshold."""
@@ -269,7 +271,7 @@ def _ml_on(t: TreeArrays, node: int, params: np.ndarray) -> bool:
     return abs(t.w[node] / max(t.n[node], 1)) > params[P_ML_THRESHOLD]
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def moves_left_utility(child_m: float, parent_m: float, q: float, params: np.ndarray) -> float:
     """lc0's M utility of a visited child (mcts.moves_left_utility, operation for operation):
     its mean moves left ``child_m`` against the parent's ``parent_m``, ``q`` its Q from the
@@ -284,7 +286,7 @@ def moves_left_utility(child_m: float, parent_m: float, q: float, params: np.nda
     return m * (params[P_ML_CONST] + params[P_ML_SCALED] * abs(q) + params[P_ML_QUAD] * q * q)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.ndarray) -> int:
     """PUCT's choice among ``node``'s edges (mcts.Search._select); ``mask`` (uint8 per edge,
     empty: none) keeps only the allowed ones. Leaves ``node``'s children in ``sc``."""
@@ -311,7 +313,114 @@ def select(t: TreeArrays, node: int, mask: np.ndarray, sc: Scratch, params: np.n
     return bi
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL, inline="always")
+def _untried(t: TreeArrays, node: int, k: int, f: int) -> int:
+    """The edge of ``node`` that PUCT enters next among those without a child: the highest
+    prior, the lowest index among equal ones; −1 when every edge has a child.
+
+    Below the root, children are entered in exactly that order: an untried edge scores
+    ``fpu + u·P`` with the same ``fpu`` and ``u`` as every other untried edge of the node, so
+    the highest prior wins, and of equal ones the first (:func:`select` keeps the first of
+    equal scores). The untried edges are therefore those after the latest entered child
+    (``first_child``) in that order, and this scans the 16-bit priors alone."""
+    c = t.first_child[node]
+    lc = np.int64(-1)
+    li = np.int64(-1)
+    if c >= 0:
+        li = np.int64(t.pidx[c])
+        lc = np.int64(t.prior[f + li])
+    best = np.int64(-1)
+    bi = -1
+    for j in range(k):
+        p = np.int64(t.prior[f + j])
+        if c >= 0 and (p > lc or (p == lc and j <= li)):
+            continue  # at or before the latest child in the order: it has a child
+        if p > best:
+            best = p
+            bi = j
+    return bi
+
+
+@njit(**KERNEL)
+def select_below(t: TreeArrays, node: int, sc: Scratch, params: np.ndarray) -> tuple[int, int]:
+    """:func:`select` at a node below the root (no mask): (edge, its child or −1), the same
+    choice, read from the entered children and the one untried edge that can win
+    (:func:`_untried`) instead of from every edge, in one walk of the children (those without
+    a completed visit wait in ``sc.ckid`` for the first-play urgency, which needs the walk's
+    visited policy). Scores are computed as :func:`select` computes them; the visited policy
+    is summed in another order, which changes nothing (16-bit priors are multiples of 2⁻⁴²,
+    so their float64 sum is exact in any order), and equal scores go to the lowest edge, as
+    there."""
+    k = np.int64(t.ecount[node])
+    f = t.estart[node]
+    parent_n = t.n[node]
+    base = params[P_CPUCT_BASE]
+    cpuct = params[P_CPUCT] + params[P_CPUCT_FACTOR] * math.log((parent_n + base) / base)
+    us = np.float32(cpuct * math.sqrt(max(parent_n - 1, 1)))
+    ml = _ml_on(t, node, params)
+    parent_m = t.msum[node] / max(t.n[node], 1) if ml else 0.0
+    vp = 0.0
+    best = -np.inf
+    bi = k
+    bc = -1
+    fresh = 0
+    c = t.first_child[node]
+    while c >= 0:
+        ni = t.n[c]
+        if ni > 0:
+            i = np.int64(t.pidx[c])
+            p = P16[t.prior[f + i]]
+            vp += np.float64(p)
+            q = t.w[c] / ni
+            if ml:
+                q = q + moves_left_utility(t.msum[c] / ni, parent_m, q, params)
+            s = q + np.float64(us * p) / np.float64(ni + t.vl[c] + 1)
+            if s > best or (s == best and i < bi):
+                best = s
+                bi = i
+                bc = c
+        else:
+            sc.ckid[fresh] = c
+            fresh += 1
+        c = t.sibling[c]
+    fpu = -t.w[node] / max(parent_n, 1) - params[P_FPU] * math.sqrt(np.float64(np.float32(vp)))
+    for j in range(fresh):
+        c = sc.ckid[j]
+        i = np.int64(t.pidx[c])
+        s = fpu + np.float64(us * P16[t.prior[f + i]]) / np.float64(t.vl[c] + 1)
+        if s > best or (s == best and i < bi):
+            best = s
+            bi = i
+            bc = c
+    u = _untried(t, node, k, f)
+    if u >= 0:
+        s = fpu + np.float64(us * P16[t.prior[f + u]]) / np.float64(1)
+        if s > best or (s == best and u < bi):
+            bi = u
+            bc = -1
+    if bi == k:  # no score beat -inf (select then takes edge 0)
+        bi = 0
+        bc = -1
+        c = t.first_child[node]
+        while c >= 0:
+            if t.pidx[c] == 0:
+                bc = c
+            c = t.sibling[c]
+    return bi, bc
+
+
+@njit(**KERNEL, inline="always")
+def pick(t: TreeArrays, node: int, root: int, mask: np.ndarray, sc: Scratch, params: np.ndarray) -> tuple[int, int]:
+    """The descent's choice at ``node``: (edge, its child or −1). The root scores every edge
+    (:func:`select`, under the ``searchmoves`` / pruning ``mask``, which can enter its children
+    out of order); a node below it takes :func:`select_below`."""
+    if node == root:
+        i = select(t, node, mask, sc, params)
+        return i, sc.ckid[i]
+    return select_below(t, node, sc, params)
+
+
+@njit(**KERNEL)
 def puct_terms(t: TreeArrays, node: int, sc: Scratch, params: np.ndarray, q_out: np.ndarray,
                u_out: np.ndarray) -> int:
     """Q and U of each of ``node``'s edges (mcts.Search._puct_terms); returns their number."""
@@ -326,7 +435,7 @@ def puct_terms(t: TreeArrays, node: int, sc: Scratch, params: np.ndarray, q_out:
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def edge_stats(t: TreeArrays, node: int, n_out: np.ndarray, w_out: np.ndarray, d_out: np.ndarray,
                vl_out: np.ndarray, kid_out: np.ndarray) -> int:
     """Per edge of ``node``: visits, value and draw sums, visits in flight, child (−1 none)."""
@@ -349,7 +458,7 @@ def edge_stats(t: TreeArrays, node: int, n_out: np.ndarray, w_out: np.ndarray, d
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def child_by_move(t: TreeArrays, node: int, move: int) -> int:
     """The entered child of ``node`` reached by ``move``, or −1."""
     c = t.first_child[node]
@@ -361,7 +470,7 @@ def child_by_move(t: TreeArrays, node: int, move: int) -> int:
 
 
 # -- descent (games whose leaf work stays in Python) -----------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def descend(t: TreeArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray) -> tuple[int, int]:
     """Walk from the root by PUCT, one visit in flight per node entered, until a node that is
     new or unexpanded (D_NEW), terminal or proven (D_KNOWN), already in flight (D_COLLIDED),
@@ -373,8 +482,7 @@ def descend(t: TreeArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray) ->
     while True:
         if depth >= MAX_DEPTH:
             return D_FULL, depth
-        i = select(t, node, mask if node == root else mask[:0], sc, params)
-        child = sc.ckid[i]
+        i, child = pick(t, node, root, mask, sc, params)
         if child < 0:
             child = new_node(t, node, i, t.emove[t.estart[node] + i])
             if child < 0:
@@ -396,7 +504,7 @@ def descend(t: TreeArrays, mask: np.ndarray, sc: Scratch, params: np.ndarray) ->
 
 
 # -- backup and proofs -------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
            has_score: bool, stats: np.ndarray) -> None:
     """Add a leaf's value (and score), leaf side to move's view, to the path's nodes and the
@@ -405,14 +513,14 @@ def backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: floa
     _backup(t, path, depth, value, draw, score, has_score, 0.0, stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def backup_m(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
              has_score: bool, m: float, stats: np.ndarray) -> None:
     """:func:`backup` of a leaf whose moves left (plies, its M) is ``m``."""
     _backup(t, path, depth, value, draw, score, has_score, m, stats)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: float, score: float,
             has_score: bool, m: float, stats: np.ndarray) -> None:
     v = -value
@@ -446,7 +554,7 @@ def _backup(t: TreeArrays, path: np.ndarray, depth: int, value: float, draw: flo
         stats[S_SELDEPTH] = depth
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def backup_status(t: TreeArrays, path: np.ndarray, depth: int, stats: np.ndarray) -> None:
     """Back up the exact value of the path's last node, terminal or proven (no score; its
     moves left: the plies to its proven end)."""
@@ -456,14 +564,14 @@ def backup_status(t: TreeArrays, path: np.ndarray, depth: int, stats: np.ndarray
     _backup(t, path, depth, value, 1.0 if st == DRAWN else 0.0, 0.0, False, np.float64(t.plies[leaf]), stats)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def undo_visits(t: TreeArrays, path: np.ndarray, depth: int) -> None:
     """Take back the visits in flight a path put on its nodes."""
     for j in range(depth):
         t.vl[path[j]] -= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def propagate_proof(t: TreeArrays, path: np.ndarray, depth: int) -> None:
     """Push a newly known win/loss of the path's last node up the path (mcts._propagate_proof)."""
     root = t.meta[M_ROOT]
@@ -497,7 +605,7 @@ def propagate_proof(t: TreeArrays, path: np.ndarray, depth: int) -> None:
         j -= 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def set_terminal(t: TreeArrays, node: int, result: float, plies: int) -> None:
     """Mark ``node`` terminal (no edges) with ``result`` for its side to move."""
     t.ecount[node] = 0
@@ -511,7 +619,7 @@ def set_terminal(t: TreeArrays, node: int, result: float, plies: int) -> None:
 
 
 # -- completing a batch ------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def softmax_logits(policy: np.ndarray, idx: np.ndarray, counts: np.ndarray, rows: int, inv_temp: np.float32,
                    z: np.ndarray, offs: np.ndarray) -> int:
     """The exponents of each row's softmax over its legal moves' logits, packed one row after
@@ -534,7 +642,7 @@ def softmax_logits(policy: np.ndarray, idx: np.ndarray, counts: np.ndarray, rows
     return off
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _block_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
     """numpy's float32 pairwise summation of a block of at most 128 (8 accumulators)."""
     if n < 8:
@@ -565,7 +673,7 @@ def _block_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
     return res
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def _pairwise(a: np.ndarray, lo: np.int64, n: np.int64) -> np.float32:
     if n <= 128:
         return _block_sum(a, lo, n)
@@ -574,7 +682,7 @@ def _pairwise(a: np.ndarray, lo: np.int64, n: np.int64) -> np.float32:
     return np.float32(_pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2))
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
     """numpy's float32 pairwise summation of ``a[lo:lo+n]``: blocks of up to 128 summed with 8
     accumulators, larger ranges halved at a multiple of 8 and their sums added (the recursion
@@ -582,7 +690,7 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> np.float32:
     return _pairwise(a, np.int64(lo), np.int64(n))
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_node: np.ndarray, l_path: np.ndarray,
                  l_depth: np.ndarray, l_key: np.ndarray, q: np.ndarray, d: np.ndarray, score: np.ndarray,
                  has_score: bool, cache: CacheArrays, stats: np.ndarray) -> None:
@@ -593,7 +701,7 @@ def finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_no
                   stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def finish_batch_m(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_node: np.ndarray,
                    l_path: np.ndarray, l_depth: np.ndarray, l_key: np.ndarray, q: np.ndarray, d: np.ndarray,
                    score: np.ndarray, has_score: bool, m: np.ndarray, cache: CacheArrays, stats: np.ndarray) -> None:
@@ -601,7 +709,7 @@ def finish_batch_m(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_
     _finish_batch(t, e, offs, rows, l_node, l_path, l_depth, l_key, q, d, score, has_score, m, True, cache, stats)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_node: np.ndarray, l_path: np.ndarray,
                   l_depth: np.ndarray, l_key: np.ndarray, q: np.ndarray, d: np.ndarray, score: np.ndarray,
                   has_score: bool, m: np.ndarray, has_m: bool, cache: CacheArrays, stats: np.ndarray) -> None:
@@ -621,7 +729,7 @@ def _finish_batch(t: TreeArrays, e: np.ndarray, offs: np.ndarray, rows: int, l_n
         _backup(t, l_path[r], l_depth[r], q[r], d[r], score[r], has_score, mr, stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def drop_leaves(t: TreeArrays, rows: int, l_node: np.ndarray, l_path: np.ndarray, l_depth: np.ndarray) -> None:
     """Forget leaves whose evaluation will not come: unexpanded again, visits in flight back."""
     for r in range(rows):
@@ -629,7 +737,7 @@ def drop_leaves(t: TreeArrays, rows: int, l_node: np.ndarray, l_path: np.ndarray
         undo_visits(t, l_path[r], l_depth[r])
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def expand_cached(t: TreeArrays, node: int, cache: CacheArrays, entry: int) -> bool:
     """Give ``node`` the cached priors of ``entry`` (no moves stored); False when full."""
     k = np.int64(cache.count[entry])
@@ -645,7 +753,7 @@ def expand_cached(t: TreeArrays, node: int, cache: CacheArrays, entry: int) -> b
 
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def root_stats(t: TreeArrays, mask: np.ndarray, sc: Scratch, out: np.ndarray) -> None:
     """The root's visits and its two most visited edges' visits into ``out[0:3]`` (masked-out
     edges count −1, as mcts.Search.stats; with one edge the second is 0), in one call."""

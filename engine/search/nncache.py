@@ -21,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .jitopts import KERNEL
+
 # meta words
 C_CAP, C_HEAD, C_COUNT, C_TAIL, C_MASK, C_ARENA, C_HITS, C_LOOKUPS = range(8)
 
@@ -57,7 +59,7 @@ def new_cache_arrays(capacity: int, moves_hint: int = 64) -> CacheArrays:
     return c
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**KERNEL, inline="always")
 def _home(key: np.uint64, mask: int) -> int:
     x = key
     x ^= x >> np.uint64(33)
@@ -66,7 +68,7 @@ def _home(key: np.uint64, mask: int) -> int:
     return np.int64(x & np.uint64(mask))
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def _find_slot(c: CacheArrays, key: np.uint64) -> int:
     """The slot holding ``key``, or −1."""
     mask = c.meta[C_MASK]
@@ -80,7 +82,7 @@ def _find_slot(c: CacheArrays, key: np.uint64) -> int:
         s = (s + 1) & mask
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def lookup(c: CacheArrays, key: np.uint64) -> int:
     """The entry of ``key``, or −1 (counted in the hit statistics)."""
     c.meta[C_LOOKUPS] += 1
@@ -93,7 +95,7 @@ def lookup(c: CacheArrays, key: np.uint64) -> int:
     return c.slots[s]
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def _delete_slot(c: CacheArrays, s: int) -> None:
     """Empty slot ``s`` and shift the probe chain behind it back (no tombstones)."""
     mask = c.meta[C_MASK]
@@ -112,7 +114,7 @@ def _delete_slot(c: CacheArrays, s: int) -> None:
             s = j
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def _evict_oldest(c: CacheArrays) -> None:
     head = c.meta[C_HEAD]
     if c.count[head] >= 0:  # −1: its key was stored anew elsewhere, its slot is gone already
@@ -123,7 +125,7 @@ def _evict_oldest(c: CacheArrays) -> None:
     c.meta[C_COUNT] -= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def _reserve(c: CacheArrays, k: int) -> int:
     """Arena offset for ``k`` priors, evicting the oldest entries until they fit."""
     size = c.meta[C_ARENA]
@@ -143,7 +145,7 @@ def _reserve(c: CacheArrays, k: int) -> int:
         _evict_oldest(c)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def store(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q: float, d: float,
           score: float) -> None:
     """Remember ``priors[lo:lo+k]``, Q, D and score (NaN: none) for ``key``; a key already
@@ -151,7 +153,7 @@ def store(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q
     store_m(c, key, priors, lo, k, q, d, score, np.nan)
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def store_m(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int, q: float, d: float,
             score: float, m: float) -> None:
     """:func:`store` with the moves left ``m`` (NaN: none)."""
@@ -194,7 +196,7 @@ def store_m(c: CacheArrays, key: np.uint64, priors: np.ndarray, lo: int, k: int,
     c.slots[s] = e
 
 
-@njit(cache=True, nogil=True)
+@njit(**KERNEL)
 def clear_arrays(c: CacheArrays) -> None:
     """Forget every entry."""
     c.slots[:] = -1
