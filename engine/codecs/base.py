@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar, Mapping, Sequence
+from typing import Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -107,6 +107,13 @@ class Codec(ABC):
     @abstractmethod
     def encode(self, state: GameState, buffers: Mapping[str, np.ndarray], row: int) -> None:
         """Write ``state``'s input planes into row ``row`` of every buffer (fully overwrite it)."""
+
+    def row_writer(self, buffers: Mapping[str, np.ndarray]) -> Callable[[GameState, int], None]:
+        """:meth:`encode` into these ``buffers``, as a function of (state, row), for a search
+        that fills the same buffers leaf after leaf; a codec may check and slice them once here
+        rather than at every row."""
+        encode = self.encode
+        return lambda state, row: encode(state, buffers, row)
 
     @abstractmethod
     def policy_indices(self, state: GameState, moves: Sequence[int]) -> np.ndarray:

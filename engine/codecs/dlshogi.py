@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import ClassVar, Mapping, Sequence
+from typing import Callable, ClassVar, Mapping, Sequence
 
 import cshogi
 import cshogi.dlshogi
@@ -59,6 +59,15 @@ def _set_nyugyoku(on: bool) -> None:
     want = FEATURES2_NYUGYOKU if on else FEATURES2
     if cshogi.dlshogi.FEATURES2_NUM != want:
         cshogi.dlshogi.FEATURES2_NUM = want
+
+
+def _features(board: cshogi.Board, f1: np.ndarray, f2: np.ndarray, nyugyoku: bool) -> None:
+    """cshogi's dlshogi features of ``board`` into one row's planes, in the layout asked for."""
+    if nyugyoku:  # cshogi clears only the first 57 planes and sets just the one-hot planes
+        f2[FEATURES2:] = 0.0
+    with _MODE_LOCK:
+        _set_nyugyoku(nyugyoku)
+        board._dlshogi_make_input_features(f1, f2)
 
 
 @cache
@@ -191,14 +200,20 @@ class DlshogiCodec(Codec):
         checked = self._checked
         if checked is None or checked[0] is not b1 or checked[1] is not b2:
             self._check_buffers(b1, b2)
-        f1, f2 = b1[row], b2[row]  # C-contiguous row views: cshogi writes straight into them
-        board = state.board  # type: ignore[attr-defined]
-        if self.nyugyoku:
-            # cshogi clears only the first 57 planes and sets just the one-hot planes
-            f2[FEATURES2:] = 0.0
-        with _MODE_LOCK:
-            _set_nyugyoku(self.nyugyoku)
-            board._dlshogi_make_input_features(f1, f2)
+        # C-contiguous row views: cshogi writes straight into them
+        _features(state.board, b1[row], b2[row], self.nyugyoku)  # type: ignore[attr-defined]
+
+    def row_writer(self, buffers: Mapping[str, np.ndarray]) -> Callable[[GameState, int], None]:
+        """:meth:`encode` into ``buffers``, their rows checked and sliced once (a leaf of a
+        search on the dev machine spent about 2 µs on that in ``encode``, beside cshogi's 3.5)."""
+        b1, b2 = buffers[self.input1], buffers[self.input2]
+        self._check_buffers(b1, b2)
+        rows1, rows2 = list(b1), list(b2)  # C-contiguous row views: cshogi writes straight into them
+        nyugyoku = self.nyugyoku
+
+        def write(state: GameState, row: int) -> None:
+            _features(state.board, rows1[row], rows2[row], nyugyoku)  # type: ignore[attr-defined]
+        return write
 
     @property
     def move_labels(self) -> np.ndarray:

@@ -57,6 +57,17 @@ class GameState(ABC):
     def pop(self) -> int:
         """Take back the last move and return it."""
 
+    def push_moves(self, moves: Sequence[int]) -> None:
+        """Play ``moves`` in order (a search's path to its leaf); :meth:`push` for each here,
+        a game may do it in one step."""
+        for move in moves:
+            self.push(move)
+
+    def pop_moves(self, count: int) -> None:
+        """Take back the last ``count`` moves (:meth:`pop` for each here)."""
+        for _ in range(count):
+            self.pop()
+
     @abstractmethod
     def copy(self) -> "GameState":
         """An independent copy with the full history."""

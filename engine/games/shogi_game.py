@@ -194,6 +194,22 @@ class ShogiState(GameState):
         self._moves = None
         return self.board.pop()
 
+    def push_moves(self, moves: Sequence[int]) -> None:
+        push = self.board.push
+        for move in moves:
+            push(move)
+        self._ply += len(moves)
+        self._moves = None
+
+    def pop_moves(self, count: int) -> None:
+        if count > self._ply:
+            raise IndexError(f"pop of {count} moves from a position with {self._ply} in its history")
+        pop = self.board.pop
+        for _ in range(count):
+            pop()
+        self._ply -= count
+        self._moves = None
+
     def copy(self) -> "ShogiState":
         new = object.__new__(ShogiState)
         board = cshogi.Board(self.start_sfen)

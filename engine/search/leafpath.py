@@ -14,6 +14,9 @@ order as :meth:`engine.search.native.NativeSearch._gather_python` ran them one b
 
 from __future__ import annotations
 
+import functools
+from typing import Any, Callable
+
 import numpy as np
 from numba import njit
 from numba.core import types
@@ -45,6 +48,67 @@ structref.define_constructor(LeafCtx, _LeafCtxType, ["tree", "mask", "sc", "para
 structref.define_boxing(_LeafCtxType, LeafCtx)
 
 
+def bind(kernel: Any, *example: Any) -> Callable[..., Any]:
+    """``kernel`` compiled for the argument types of ``example``, as a callable that skips
+    numba's dispatch. The dispatcher types every argument on every call: about 1 µs a call on
+    the dev machine with a :class:`LeafCtx` and a few scalars, more with arrays, and a leaf
+    makes two or more calls. The compiled code trusts its caller: later calls must pass
+    arguments of the same types (the same arrays, or arrays of the same dtype, rank and
+    layout; Python ints and floats where ``example`` had them). Without numba's JIT
+    (``NUMBA_DISABLE_JIT``), ``kernel`` itself."""
+    compile_ = getattr(kernel, "compile", None)
+    if compile_ is None:
+        return kernel
+    return compile_(tuple(kernel.typeof_pyval(a) for a in example))
+
+
+class LeafCalls:
+    """The kernels below, compiled once for a search's argument types (:func:`bind`) and each
+    with its :class:`LeafCtx` already applied, for the leaf path's loop: ``descend()``,
+    ``collide(depth, held, nheld)``, ``release(held, nheld)``, ``back_up(...)``,
+    ``back_up_m(...)``, ``end(...)``, ``from_cache(depth, key, moves)``, ``queue(...)``
+    and ``cache_or_queue(...)`` (None without a move-label table).
+
+    ``entries`` (from :meth:`entries`) are the compiled kernels without a context: one
+    search builds them once and a new root mask only re-applies them (:meth:`with_ctx`)."""
+
+    NAMES = ("descend", "collide", "release", "back_up", "back_up_m", "end", "from_cache", "queue",
+             "cache_or_queue")
+
+    def __init__(self, ctx: "LeafCtx", entries: dict[str, Any]) -> None:
+        self.ctx = ctx
+        for name in self.NAMES:
+            fn = entries.get(name)
+            setattr(self, name, None if fn is None else functools.partial(fn, ctx))
+
+    @staticmethod
+    def entries(ctx: "LeafCtx", held: np.ndarray, moves: np.ndarray, l_node: np.ndarray, l_path: np.ndarray,
+                l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray, l_idx: np.ndarray,
+                labels: np.ndarray | None) -> dict[str, Any]:
+        """Each kernel compiled for these arguments' types (``labels``: one side's row of a
+        codec's move-label table, or None); ``moves`` stands for every leaf's move array."""
+        key = np.uint64(0)
+        got = {
+            "descend": bind(descend, ctx),
+            "collide": bind(collide, ctx, 0, held, 0),
+            "release": bind(release, ctx, held, 0),
+            "back_up": bind(back_up, ctx, 0, 0.0, 0.0, 0.0, False),
+            "back_up_m": bind(back_up_m, ctx, 0, 0.0, 0.0, 0.0, False, 0.0),
+            "end": bind(end, ctx, 0, 0.0, 0, 0.0, False),
+            "from_cache": bind(from_cache, ctx, 0, key, moves),
+            "queue": bind(queue, ctx, 0, moves, 0, l_node, l_path, l_depth, l_count, l_key, key),
+        }
+        if labels is not None:
+            got["cache_or_queue"] = bind(cache_or_queue, ctx, 0, key, moves, 0, l_node, l_path, l_depth, l_count,
+                                         l_key, l_idx, labels)
+        return got
+
+    def with_ctx(self, ctx: "LeafCtx") -> "LeafCalls":
+        """The same kernels on another context of the same types (another root mask)."""
+        return LeafCalls(ctx, {name: getattr(self, name).func for name in self.NAMES
+                               if getattr(self, name) is not None})
+
+
 @njit(cache=True, nogil=True)
 def descend(c: LeafCtx) -> tuple[int, int]:
     """kernels.descend from the root, with the path's moves in ``c.moves[:depth]``;
@@ -57,6 +121,12 @@ def descend(c: LeafCtx) -> tuple[int, int]:
     for j in range(depth):
         c.moves[j] = t.move[c.sc.path[j]]
     return what, depth
+
+
+@njit(cache=True, nogil=True)
+def root_stats(c: LeafCtx, out: np.ndarray) -> None:
+    """kernels.root_stats on the context's tree and root mask."""
+    k.root_stats(c.tree, c.mask, c.sc, out)
 
 
 @njit(cache=True, nogil=True)

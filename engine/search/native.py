@@ -229,6 +229,9 @@ class Lane:
         self.e = np.zeros(capacity * moves, np.float32)
         self.offs = np.zeros(capacity + 1, np.int64)
         self.rows = 0
+        #: (state, row) → the state's input planes in row ``row`` of ``slot`` (the Python leaf path's
+        #: encoder; :meth:`NativeSearch.new_lane` sets it)
+        self.write: Callable[[GameState, int], None] | None = None
 
 
 class NativeSearch:
@@ -267,7 +270,7 @@ class NativeSearch:
         #: the codec's policy index of every move16 for each side ([2, 32768] int; dlshogi), which the
         #: Python leaf path then looks up in the kernel that queues the leaf
         labels = getattr(self.codec, "move_labels", None)
-        self._labels = labels if isinstance(labels, np.ndarray) and not self._native_chess else None
+        self._labels = (labels[0], labels[1]) if isinstance(labels, np.ndarray) and not self._native_chess else None
         self.state = state
         state.set_search_root()
         state.set_cache_history(params.cache_history)
@@ -293,7 +296,8 @@ class NativeSearch:
         self._held = np.zeros(64 * max(16, min(params.max_collision_events, 4096)), np.int32)
         #: the moves of the path just descended, and the leaf path's kernel context (per mask)
         self._pmoves = np.zeros(k.MAX_DEPTH, np.int32)
-        self._ctx: tuple[np.ndarray, lp.LeafCtx] | None = None
+        self._ctx: dict[int, tuple[np.ndarray, lp.LeafCalls]] = {}
+        self._stats_fn: tuple[np.ndarray, Callable[[], None]] | None = None
         self._k = 0
         self._inflight: tuple[Future, Lane, int] | None = None
         self._t0 = time.monotonic()
@@ -385,7 +389,17 @@ class NativeSearch:
     def new_lane(self) -> Lane:
         """Buffers for one batch of this search (each search thread keeps one)."""
         width = _CHESS_MOVES if self._native_chess else k.MAX_EDGES
-        return Lane(self.ev, max(1, self.params.minibatch), width)
+        lane = Lane(self.ev, max(1, self.params.minibatch), width)
+        inputs = lane.slot.inputs
+        if self._native_chess:
+            planes = inputs[next(iter(inputs))]
+            lane.write = lambda state, row: state.encode_lc0(planes[row])  # type: ignore[attr-defined]
+        elif self._go is not None:
+            go = self._go
+            lane.write = lambda state, row: go.encode(state, inputs, row)
+        else:
+            lane.write = self.codec.row_writer(inputs)
+        return lane
 
     def step(self) -> None:
         """Gather a batch, submit it, then finish the one in flight (mcts.Search.step); one
@@ -415,7 +429,7 @@ class NativeSearch:
         """Gather a batch of up to :attr:`batch_limit` playouts into ``lane``: leaves for the
         network (returned: how many), terminal and cached ones backed up at once. Hold
         :attr:`lock`."""
-        return self._gather(lane.slot, lane.leaves)
+        return self._gather(lane)
 
     def count_sent(self, rows: int) -> None:
         """Count ``rows`` positions sent to the network (``stats().net_positions``). Hold :attr:`lock`."""
@@ -454,8 +468,9 @@ class NativeSearch:
         playout made), e.g. every line ends in a proven result or the full tree allows nothing."""
         return self._workers is not None and self._workers.stalled
 
-    def _gather(self, slot: Batch, lb: _Leaves) -> int:
+    def _gather(self, lane: Lane) -> int:
         t = self._t
+        slot, lb = lane.slot, lane.leaves
         limit = min(self.batch_limit, slot.capacity)
         p = self.params
         budget = collision_budget(min(int(t.n[self.tree.root]), self.remaining_playouts), p)
@@ -480,7 +495,7 @@ class NativeSearch:
                 self._held = np.zeros(2 * self._held.size, np.int32)
                 rows = -rows
             return rows
-        return self._gather_python(slot, lb, limit, budget, mask)
+        return self._gather_python(lane, limit, budget, mask)
 
     def _gather_mask(self) -> np.ndarray:
         """The root mask of the next gather: ``searchmoves``, less the moves lc0's smart-pruning
@@ -499,72 +514,97 @@ class NativeSearch:
         np.logical_not(skip, out=self._pruned, casting="unsafe")
         return self._pruned
 
-    def _gather_python(self, slot: Batch, lb: _Leaves, limit: int, budget: int, mask: np.ndarray) -> int:
+    def _gather_python(self, lane: Lane, limit: int, budget: int, mask: np.ndarray) -> int:
         """mcts.Search._gather with the descent, backups and proofs compiled: the leaf's rules,
         cache look-up and encoding in Python. Each kernel call goes through one
-        :class:`~engine.search.leafpath.LeafCtx` (see that module for why)."""
-        c = self._leaf_ctx(mask)
-        st, state, push, pop = self._counters, self.state, self.state.push, self.state.pop
+        :class:`~engine.search.leafpath.LeafCtx`, compiled for this search's argument types
+        (:class:`~engine.search.leafpath.LeafCalls`; see that module for why).
+
+        The state keeps the last leaf's path played between leaves: the next path takes back
+        and plays only the moves after the part they share (a batch's descents often begin
+        alike), and the whole path is taken back when the gather ends."""
+        c = self._leaf_calls(mask, lane)
+        st, state = self._counters, self.state
         pmoves, held = self._pmoves, self._held
         max_held = self.params.max_collision_events
         scored = self._scored
         abort = self.abort
-        descend, collide = lp.descend, lp.collide
+        descend, collide = c.descend, c.collide
+        tstatus, tplies, path = self._t.status, self._t.plies, self._sc.path
         rows = nheld = collided = 0
         start = int(st[k.S_PLAYOUTS])
-        while rows + int(st[k.S_PLAYOUTS]) - start < limit and budget > 0 and collided < max_held:
-            if abort.is_set():
-                break
-            what, depth = descend(c)
-            if what == lp.D_ROOT_DONE:
-                break
-            if what == k.D_COLLIDED or what == k.D_FULL:
-                nheld = collide(c, depth, held, nheld)
-                if nheld < 0:
+        played: list[int] = []  # the moves now played on the state, from the root
+        try:
+            while rows + int(st[k.S_PLAYOUTS]) - start < limit and budget > 0 and collided < max_held:
+                if abort.is_set():
                     break
-                budget -= 1
-                collided += 1
-                continue
-            moves = pmoves[:depth].tolist()
-            for m in moves:
-                push(m)
-            try:
+                what, depth = descend()
+                if what == lp.D_ROOT_DONE:
+                    break
+                if what == k.D_COLLIDED or what == k.D_FULL:
+                    nheld = collide(depth, held, nheld)
+                    if nheld < 0:
+                        break
+                    budget -= 1
+                    collided += 1
+                    continue
+                moves = pmoves[:depth].tolist()
+                same, top = 0, min(len(played), depth)
+                while same < top and played[same] == moves[same]:
+                    same += 1
+                if same < len(played):
+                    state.pop_moves(len(played) - same)
+                state.push_moves(moves[same:] if same else moves)
+                played = moves
                 if what == k.D_KNOWN:
-                    s = self._t.status[self._sc.path[depth - 1]]
+                    node = path[depth - 1]
+                    s = tstatus[node]
                     value = 0.0 if s == k.DRAWN else (1.0 if s == k.WON else -1.0)
                     score = state.final_score() if scored else None
-                    lp.back_up_m(c, depth, value, 1.0 if s == k.DRAWN else 0.0, 0.0 if score is None else score,
-                                 score is not None, float(self._t.plies[self._sc.path[depth - 1]]))
+                    c.back_up_m(depth, value, 1.0 if s == k.DRAWN else 0.0, 0.0 if score is None else score,
+                                score is not None, float(tplies[node]))
                     continue
-                queued = self._python_leaf(c, depth, slot, lb, rows)
+                queued = self._python_leaf(c, depth, lane, rows)
                 if queued is None:
-                    nheld = collide(c, depth, held, nheld)
+                    nheld = collide(depth, held, nheld)
                     if nheld < 0:
                         break
                     budget -= 1
                     collided += 1
                 elif queued:
                     rows += 1
-            finally:
-                for _ in range(depth):
-                    pop()
+        finally:
+            if played:
+                state.pop_moves(len(played))
         if nheld < 0:  # collided paths outgrew their buffer: the batch ends here, and the next has room
             nheld = -nheld - 1
             self._held = np.zeros(2 * held.size, np.int32)
         if nheld:
-            lp.release(c, held, nheld)
+            c.release(held, nheld)
         return rows
 
-    def _leaf_ctx(self, mask: np.ndarray) -> lp.LeafCtx:
-        """The :class:`~engine.search.leafpath.LeafCtx` of this search and root ``mask``."""
-        ctx = self._ctx
-        if ctx is None or ctx[0] is not mask:
-            ctx = (mask, lp.LeafCtx(self._t, mask, self._sc, self._params, self._counters,
-                                          self.cache.arrays, self._pmoves))
-            self._ctx = ctx
-        return ctx[1]
+    def _leaf_calls(self, mask: np.ndarray, lane: Lane | None = None) -> lp.LeafCalls:
+        """The leaf path's kernels on this search and root ``mask`` (one context per mask
+        object, kept: a gather may switch between the plain and the pruned mask each time);
+        ``lane``: any lane of this search, whose array types the kernels are compiled for."""
+        got = self._ctx.get(id(mask))
+        if got is not None and got[0] is mask:
+            return got[1]
+        ctx = lp.LeafCtx(self._t, mask, self._sc, self._params, self._counters, self.cache.arrays, self._pmoves)
+        if self._ctx:
+            calls = next(iter(self._ctx.values()))[1].with_ctx(ctx)
+        else:
+            lb = (lane or self._lanes[0]).leaves
+            labels = self._labels[0] if self._labels is not None else None
+            calls = lp.LeafCalls(ctx, lp.LeafCalls.entries(
+                ctx, self._held, np.zeros(1, np.int32), lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
+                labels))
+        if len(self._ctx) >= 4:  # masks come and go (searchmoves): keep the latest few
+            self._ctx.clear()
+        self._ctx[id(mask)] = (mask, calls)
+        return calls
 
-    def _python_leaf(self, c: lp.LeafCtx, depth: int, slot: Batch, lb: _Leaves, row: int) -> bool | None:
+    def _python_leaf(self, c: lp.LeafCalls, depth: int, lane: Lane, row: int) -> bool | None:
         """A new leaf, the path played on the state: terminal, proven or cached (False), or
         queued in ``row`` (True); None when the full tree had no room for its edges."""
         state = self.state
@@ -575,33 +615,34 @@ class NativeSearch:
             if self.params.net_scores_passes:
                 disputed = self._disputed_end(result)
                 if disputed is not None:  # left unexpanded: the next visit asks again
-                    lp.back_up(c, depth, disputed, 0.0, 0.0 if score is None else score, score is not None)
+                    c.back_up(depth, disputed, 0.0, 0.0 if score is None else score, score is not None)
                     return False
-            lp.end(c, depth, float(result), 0, 0.0 if score is None else score, score is not None)
+            c.end(depth, float(result), 0, 0.0 if score is None else score, score is not None)
             return False
         win = state.quick_win()
         if win is not None:
-            lp.end(c, depth, 1.0, int(win), 0.0, False)
+            c.end(depth, 1.0, int(win), 0.0, False)
             return False
         moves = state.legal_moves()
         n = len(moves)
+        lb = lane.leaves
         if n > lb.idx.shape[1]:
             raise ValueError(f"{n} legal moves: more than the search's rows hold ({lb.idx.shape[1]})")
         mv = np.fromiter(moves, np.int32, n)
-        key = np.uint64(state.key() & _MASK64)
+        key = state.key() & _MASK64
         if self._labels is not None:  # a move-label table (dlshogi): cache, queue and indices in one call
-            got = lp.cache_or_queue(c, depth, key, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
-                                    self._labels[state.turn])
+            got = c.cache_or_queue(depth, key, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, lb.idx,
+                                   self._labels[state.turn])
             if got <= 0:
                 return False if got == 0 else None
         else:
-            hit = lp.from_cache(c, depth, key, mv)
+            hit = c.from_cache(depth, key, mv)
             if hit:
                 return False if hit > 0 else None
-            if not lp.queue(c, depth, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, key):
+            if not c.queue(depth, mv, row, lb.node, lb.path, lb.depth, lb.count, lb.key, key):
                 return None
             lb.idx[row, :n] = self._indices(state, moves)
-        self._encode(state, slot.inputs, row)
+        lane.write(state, row)  # type: ignore[misc]
         return True
 
     def _disputed_end(self, result: float) -> float | None:
@@ -720,11 +761,23 @@ class NativeSearch:
         s.root_proven = int(t.status[root]) in (k.WON, k.LOST)
         s.tree_full = self.tree.full
         out = self._root_out
-        k.root_stats(t, self._mask, self._sc, out)
+        self._root_stats()
         s.nodes = int(out[0])
         if t.ecount[root] >= 1:
             s.top_visits = (int(out[1]), int(out[2]))
         return s
+
+    def _root_stats(self) -> None:
+        """kernels.root_stats into ``_root_out``, on the ``searchmoves`` mask: through a
+        :class:`~engine.search.leafpath.LeafCtx` and compiled once per mask (typing the tree's
+        arrays on every call cost several µs, and the controller asks at every poll)."""
+        mask = self._mask
+        got = self._stats_fn
+        if got is None or got[0] is not mask:
+            ctx = lp.LeafCtx(self._t, mask, self._sc, self._params, self._counters, self.cache.arrays, self._pmoves)
+            got = (mask, functools.partial(lp.bind(lp.root_stats, ctx, self._root_out), ctx, self._root_out))
+            self._stats_fn = got
+        got[1]()
 
     def _ranked(self, node: int, mask: np.ndarray | None = None) -> tuple[list[int], tuple[np.ndarray, ...]]:
         """Edge indices of ``node`` best first (mcts.Search._ranked_edges) and its edge arrays."""
@@ -893,7 +946,8 @@ def warm_up(chess: bool) -> None:
     k.child_by_move(t, tree.root, 1)
     n, w, d, vl, kid = (np.zeros(len(moves), np.int32), np.zeros(len(moves)), np.zeros(len(moves)),
                         np.zeros(len(moves), np.int32), np.zeros(len(moves), np.int32))
-    k.root_stats(t, mask, sc, np.zeros(3, np.int64))
+    out = np.zeros(3, np.int64)
+    lp.root_stats(lp.LeafCtx(t, mask, sc, params, counters, cache.arrays, np.zeros(k.MAX_DEPTH, np.int32)), out)
     k.edge_stats(t, tree.root, n, w, d, vl, kid)  # (puct_terms, for VerboseMoveStats only, compiles when asked)
     z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
     lb.count[0] = 2
