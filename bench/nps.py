@@ -419,10 +419,12 @@ def _over(s: SearchStats, t0: float, seconds: float | None, nodes: int | None) -
 def _drive(run: NativeSearch | Search, t0: float, seconds: float | None, nodes: int | None) -> None:
     """The one-thread search: batch cycles until the limit (or nothing is left to expand)."""
     idle = 0
-    while not _over(run.stats(), t0, seconds, nodes):
-        before = run.stats().playouts
+    s = run.stats()  # one read a batch: the object is the search's own, rewritten by each stats()
+    while not _over(s, t0, seconds, nodes):
+        before = s.playouts
         run.step()
-        if run.stats().playouts == before and run.pending == 0:
+        s = run.stats()
+        if s.playouts == before and run.pending == 0:
             idle += 1
             if idle >= 3:  # nothing left to expand (every line ends in a proven result)
                 return

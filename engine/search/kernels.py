@@ -773,3 +773,24 @@ def root_stats(t: TreeArrays, mask: np.ndarray, sc: Scratch, out: np.ndarray) ->
     out[0] = t.n[root]
     out[1] = best if k >= 1 else 0
     out[2] = second if k >= 2 else 0
+
+
+#: the words of :func:`root_report`: root visits, the two most visited root edges' visits, whether
+#: the root has edges, the statistics words up to S_CACHE_HITS, whether the root is proven won or
+#: lost, whether the tree is full
+R_VISITS, R_TOP1, R_TOP2, R_EDGES, R_PLAYOUTS, R_DEPTH_SUM, R_SELDEPTH, R_COLLISIONS, R_CACHE_HITS, R_PROVEN, \
+    R_FULL = range(11)
+REPORT_WORDS = 11
+
+
+@njit(**KERNEL)
+def root_report(t: TreeArrays, mask: np.ndarray, sc: Scratch, stats: np.ndarray, out: np.ndarray) -> None:
+    """:func:`root_stats` and everything else a search's ``stats()`` reads from the tree and the
+    statistics words, into ``out[:REPORT_WORDS]`` (``R_*``), in one call."""
+    root_stats(t, mask, sc, out)
+    root = t.meta[M_ROOT]
+    out[R_EDGES] = 1 if t.ecount[root] >= 1 else 0
+    for j in range(S_CACHE_HITS + 1):
+        out[R_PLAYOUTS + j] = stats[j]
+    out[R_PROVEN] = 1 if t.status[root] == WON or t.status[root] == LOST else 0
+    out[R_FULL] = 1 if t.meta[M_FULL] else 0

@@ -4,9 +4,15 @@ Calling a numba kernel from Python costs more the more arrays it is handed: numb
 one on every call. With the tree's twenty-odd arrays, the scratch and the cache passed as
 named tuples, that was about 10 µs a call on the dev machine, three or four calls a leaf, more
 than the rest of a playout. :class:`LeafCtx` bundles them once per search in a numba
-``StructRef``, typed in one step (about 1–2 µs a call), and each function here does in one
-call what a leaf needs: the descent, then one of a proven or terminal ending, a cache hit's
+``StructRef``, typed in one step (about 1–2 µs a call); :class:`LeafCalls` goes further and
+calls each kernel's compiled entry point for the search's argument types, with no typing at
+all (about 0.3 µs a call). Each function here does in one call what a leaf needs: the descent, then one of a proven or terminal ending, a cache hit's
 expansion, or a place in the batch.
+
+These kernels keep the GIL (no ``nogil``): each runs for a microsecond or two, under the
+search's lock, in the middle of a gather. Releasing the GIL around each let another thread (the
+network's) take it mid-gather, and taking it back cost a thread switch; the trivial bench ran
+1–2 µs a node slower that way. The kernels they call are compiled without the GIL as usual.
 
 The numbers are the reference's: the same kernels (engine/search/kernels.py) run in the same
 order as :meth:`engine.search.native.NativeSearch._gather_python` ran them one by one.
@@ -109,7 +115,7 @@ class LeafCalls:
                                if getattr(self, name) is not None})
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def descend(c: LeafCtx) -> tuple[int, int]:
     """kernels.descend from the root, with the path's moves in ``c.moves[:depth]``;
     (D_ROOT_DONE, 0) when the root is decided or has no moves."""
@@ -123,13 +129,7 @@ def descend(c: LeafCtx) -> tuple[int, int]:
     return what, depth
 
 
-@njit(cache=True, nogil=True)
-def root_stats(c: LeafCtx, out: np.ndarray) -> None:
-    """kernels.root_stats on the context's tree and root mask."""
-    k.root_stats(c.tree, c.mask, c.sc, out)
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def collide(c: LeafCtx, depth: int, held: np.ndarray, nheld: int) -> int:
     """Keep the path just descended (its visits stay in flight until :func:`release`) in
     ``held`` from ``nheld``; the new fill, or ``-nheld - 1`` when ``held`` has no room (the
@@ -145,7 +145,7 @@ def collide(c: LeafCtx, depth: int, held: np.ndarray, nheld: int) -> int:
     return nheld + depth + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def release(c: LeafCtx, held: np.ndarray, nheld: int) -> None:
     """Take back the visits in flight of every path :func:`collide` kept."""
     i = 0
@@ -155,19 +155,19 @@ def release(c: LeafCtx, held: np.ndarray, nheld: int) -> None:
         i += depth + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def back_up(c: LeafCtx, depth: int, value: float, draw: float, score: float, has_score: bool) -> None:
     """kernels.backup along the path just descended."""
     k.backup(c.tree, c.sc.path, depth, value, draw, score, has_score, c.stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def back_up_m(c: LeafCtx, depth: int, value: float, draw: float, score: float, has_score: bool, m: float) -> None:
     """kernels.backup_m along the path just descended (a leaf with ``m`` plies left)."""
     k.backup_m(c.tree, c.sc.path, depth, value, draw, score, has_score, m, c.stats)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def end(c: LeafCtx, depth: int, result: float, plies: int, score: float, has_score: bool) -> None:
     """The path's leaf is decided (a terminal position, or a forced win in ``plies``): mark it,
     back its result up (moves left: ``plies``) and push the proof up the path."""
@@ -177,7 +177,7 @@ def end(c: LeafCtx, depth: int, result: float, plies: int, score: float, has_sco
     k.propagate_proof(t, c.sc.path, depth)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def from_cache(c: LeafCtx, depth: int, key: np.uint64, moves: np.ndarray) -> int:
     """Expand the leaf from the eval cache and back its value up: 1; 0 when the cache has no
     entry for ``key`` with this many moves; −1 when the full tree had no room for its edges."""
@@ -198,7 +198,7 @@ def from_cache(c: LeafCtx, depth: int, key: np.uint64, moves: np.ndarray) -> int
     return 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def queue(c: LeafCtx, depth: int, moves: np.ndarray, row: int, l_node: np.ndarray, l_path: np.ndarray,
           l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray, key: np.uint64) -> bool:
     """Give the leaf room for its edges (and their moves), mark it pending and record it in
@@ -222,7 +222,7 @@ def queue(c: LeafCtx, depth: int, moves: np.ndarray, row: int, l_node: np.ndarra
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def cache_or_queue(c: LeafCtx, depth: int, key: np.uint64, moves: np.ndarray, row: int, l_node: np.ndarray,
                    l_path: np.ndarray, l_depth: np.ndarray, l_count: np.ndarray, l_key: np.ndarray,
                    l_idx: np.ndarray, labels: np.ndarray) -> int:

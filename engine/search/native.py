@@ -288,7 +288,7 @@ class NativeSearch:
         self._closed: Any = None
         self._sc = k.new_scratch()
         self._counters = np.zeros(k.STATS_WORDS, np.int64)
-        self._root_out = np.zeros(3, np.int64)
+        self._root_out = np.zeros(k.REPORT_WORDS, np.int64)
         self._params = search_params_array(params)
         self._inv_temp = np.float32(1.0 / params.policy_temperature)
         self._movebuf = np.zeros(_CHESS_MOVES, np.int32)
@@ -297,7 +297,7 @@ class NativeSearch:
         #: the moves of the path just descended, and the leaf path's kernel context (per mask)
         self._pmoves = np.zeros(k.MAX_DEPTH, np.int32)
         self._ctx: dict[int, tuple[np.ndarray, lp.LeafCalls]] = {}
-        self._stats_fn: tuple[np.ndarray, Callable[[], None]] | None = None
+        self._report_fn: tuple[np.ndarray, Callable[[], None]] | None = None
         self._k = 0
         self._inflight: tuple[Future, Lane, int] | None = None
         self._t0 = time.monotonic()
@@ -749,34 +749,28 @@ class NativeSearch:
     @_locked
     def stats_into(self, s: SearchStats) -> SearchStats:
         """:meth:`stats` written into ``s`` (each search thread keeps its own)."""
-        c, t = self._counters, self._t
-        root = self.tree.root
-        s.playouts = int(c[k.S_PLAYOUTS])
-        s.depth_sum = int(c[k.S_DEPTH_SUM])
-        s.seldepth = int(c[k.S_SELDEPTH])
-        s.collisions = int(c[k.S_COLLISIONS])
-        s.cache_hits = int(c[k.S_CACHE_HITS])
+        self._report()
+        (n, top1, top2, edges, s.playouts, s.depth_sum, s.seldepth, s.collisions, s.cache_hits, proven,
+         full) = self._root_out.tolist()
         s.net_positions = self._net_positions
         s.elapsed = time.monotonic() - self._t0
-        s.root_proven = int(t.status[root]) in (k.WON, k.LOST)
-        s.tree_full = self.tree.full
-        out = self._root_out
-        self._root_stats()
-        s.nodes = int(out[0])
-        if t.ecount[root] >= 1:
-            s.top_visits = (int(out[1]), int(out[2]))
+        s.root_proven = bool(proven)
+        s.tree_full = bool(full)
+        s.nodes = n
+        if edges:
+            s.top_visits = (top1, top2)
         return s
 
-    def _root_stats(self) -> None:
-        """kernels.root_stats into ``_root_out``, on the ``searchmoves`` mask: through a
-        :class:`~engine.search.leafpath.LeafCtx` and compiled once per mask (typing the tree's
-        arrays on every call cost several µs, and the controller asks at every poll)."""
+    def _report(self) -> None:
+        """kernels.root_report into ``_root_out``, on the ``searchmoves`` mask, compiled once per
+        mask object (typing the tree's arrays at every call cost several µs, and the controller
+        asks at every poll)."""
         mask = self._mask
-        got = self._stats_fn
+        got = self._report_fn
         if got is None or got[0] is not mask:
-            ctx = lp.LeafCtx(self._t, mask, self._sc, self._params, self._counters, self.cache.arrays, self._pmoves)
-            got = (mask, functools.partial(lp.bind(lp.root_stats, ctx, self._root_out), ctx, self._root_out))
-            self._stats_fn = got
+            args = (self._t, mask, self._sc, self._counters, self._root_out)
+            got = (mask, functools.partial(lp.bind(k.root_report, *args), *args))
+            self._report_fn = got
         got[1]()
 
     def _ranked(self, node: int, mask: np.ndarray | None = None) -> tuple[list[int], tuple[np.ndarray, ...]]:
@@ -946,8 +940,7 @@ def warm_up(chess: bool) -> None:
     k.child_by_move(t, tree.root, 1)
     n, w, d, vl, kid = (np.zeros(len(moves), np.int32), np.zeros(len(moves)), np.zeros(len(moves)),
                         np.zeros(len(moves), np.int32), np.zeros(len(moves), np.int32))
-    out = np.zeros(3, np.int64)
-    lp.root_stats(lp.LeafCtx(t, mask, sc, params, counters, cache.arrays, np.zeros(k.MAX_DEPTH, np.int32)), out)
+    k.root_report(t, mask, sc, counters, np.zeros(k.REPORT_WORDS, np.int64))
     k.edge_stats(t, tree.root, n, w, d, vl, kid)  # (puct_terms, for VerboseMoveStats only, compiles when asked)
     z, e, offs = np.zeros(8, np.float32), np.zeros(8, np.float32), np.zeros(2, np.int64)
     lb.count[0] = 2
