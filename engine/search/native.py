@@ -228,7 +228,11 @@ class Lane:
         self.z = np.zeros(capacity * moves, np.float32)
         self.e = np.zeros(capacity * moves, np.float32)
         self.offs = np.zeros(capacity + 1, np.int64)
+        #: each row's value, draw, score and moves left, float64, as the batch's completion takes them
+        self.q, self.d, self.s, self.m = (np.zeros(capacity) for _ in range(4))
         self.rows = 0
+        #: rows → the batch's completion kernel, compiled for these arrays (set on first use)
+        self.finish: Callable[[int], None] | None = None
         #: (state, row) → the state's input planes in row ``row`` of ``slot`` (the Python leaf path's
         #: encoder; :meth:`NativeSearch.new_lane` sets it)
         self.write: Callable[[GameState, int], None] | None = None
@@ -659,25 +663,43 @@ class NativeSearch:
         lb = lane.leaves
         policy = np.ascontiguousarray(out[self.codec.policy_output], np.float32)
         qa, da = self.codec.decode_value(out, rows)
-        q = np.asarray(qa, np.float64)
-        d = np.asarray(da, np.float64)
-        score = np.asarray(self.codec.decode_score(out, rows), np.float64) if self._scored else q
+        lane.q[:rows] = qa
+        lane.d[:rows] = da
+        if self._scored:
+            lane.s[:rows] = self.codec.decode_score(out, rows)
         total = k.softmax_logits(policy, lb.idx, lb.count, rows, self._inv_temp, lane.z, lane.offs)
         np.exp(lane.z[:total], out=lane.e[:total])
-        m = np.asarray(self.codec.decode_moves_left(out, rows), np.float64) if self._ml else None
-        return Prepared(out, lane, rows, q, d, score, m)
+        if self._ml:
+            lane.m[:rows] = self.codec.decode_moves_left(out, rows)
+        return Prepared(out, lane, rows, lane.q[:rows], lane.d[:rows], (lane.s if self._scored else lane.q)[:rows],
+                        lane.m[:rows] if self._ml else None)
 
     def finish_lane(self, p: "Prepared") -> None:
         """The tree part of :meth:`complete`: ownership, priors, cache, backups. Hold :attr:`lock`."""
-        lb, lane, rows = p.lane.leaves, p.lane, p.rows
+        lane = p.lane
         if self._owned:
-            self._add_ownership(p.out, lb.depth[:rows].tolist())
-        if p.m is not None:
-            k.finish_batch_m(self._t, lane.e, lane.offs, rows, lb.node, lb.path, lb.depth, lb.key, p.q, p.d, p.score,
-                             self._scored, p.m, self.cache.arrays, self._counters)
-            return
-        k.finish_batch(self._t, lane.e, lane.offs, rows, lb.node, lb.path, lb.depth, lb.key, p.q, p.d, p.score,
-                       self._scored, self.cache.arrays, self._counters)
+            self._add_ownership(p.out, lane.leaves.depth[:p.rows].tolist())
+        finish = lane.finish
+        if finish is None:
+            finish = lane.finish = self._finisher(lane)
+        finish(p.rows)
+
+    def _finisher(self, lane: Lane) -> Callable[[int], None]:
+        """kernels.finish_batch (finish_batch_m for a moves-left head) on ``lane``'s arrays, compiled
+        for them once (leafpath.bind: numba's dispatcher typed the tree's and the cache's arrays at
+        every batch, about 6 µs here)."""
+        lb = lane.leaves
+        score = lane.s if self._scored else lane.q
+        head = (self._t, lane.e, lane.offs)
+        if self._ml:
+            tail_m = (lb.node, lb.path, lb.depth, lb.key, lane.q, lane.d, score, self._scored, lane.m,
+                      self.cache.arrays, self._counters)
+            fn_m = lp.bind(k.finish_batch_m, *head, 0, *tail_m)
+            return lambda rows: fn_m(*head, rows, *tail_m)
+        tail = (lb.node, lb.path, lb.depth, lb.key, lane.q, lane.d, score, self._scored, self.cache.arrays,
+                self._counters)
+        fn = lp.bind(k.finish_batch, *head, 0, *tail)
+        return lambda rows: fn(*head, rows, *tail)
 
     def _add_ownership(self, out: dict[str, np.ndarray], depths: Sequence[int]) -> None:
         """Add each evaluated position's ownership, turned to the root's side-to-move view."""
