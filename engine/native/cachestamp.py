@@ -31,6 +31,7 @@ import ast
 import hashlib
 import os
 import re
+import sys
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent           # the engine package
@@ -193,8 +194,13 @@ def sources(root: Path | None = None) -> dict[str, bytes]:
 
 
 def digest() -> str:
-    """A digest of every source the cached kernels are compiled from (:func:`sources`)."""
+    """A digest of every source the cached kernels are compiled from (:func:`sources`), and of
+    the numba, llvmlite and Python they were compiled with: after an upgrade numba no longer
+    loads the old cache, so the kernels must be compiled again, not assumed warm."""
+    import llvmlite
+    import numba
     h = hashlib.sha1()
+    h.update(f"numba {numba.__version__} llvmlite {llvmlite.__version__} python {sys.version_info[:2]}\0".encode())
     for rel, data in sorted(sources().items()):
         h.update(Path(rel).as_posix().encode() + b"\0" + data + b"\0")
     return h.hexdigest()
@@ -254,12 +260,15 @@ def _stamp_dirs() -> list[Path]:
 
 def is_warm(kind: str) -> bool:
     """Whether :func:`mark_warm` recorded ``kind``'s kernels as compiled from today's sources
-    in every cache directory (so loading them costs a cache read, not a compile)."""
+    in every cache directory (so loading them costs a cache read, not a compile), and numba's
+    index files are still there (something else may have emptied the directory)."""
     stamp = digest()
     for cache in _stamp_dirs() or [None]:
         mark = None if cache is None else cache / _WARM.format(kind)
         try:
             if mark is None or mark.read_text().strip() != stamp:
+                return False
+            if next(cache.glob("*.nbi"), None) is None:  # type: ignore[union-attr]
                 return False
         except OSError:
             return False
