@@ -65,7 +65,30 @@ def bind(kernel: Any, *example: Any) -> Callable[..., Any]:
     compile_ = getattr(kernel, "compile", None)
     if compile_ is None:
         return kernel
-    return compile_(tuple(kernel.typeof_pyval(a) for a in example))
+    key = (kernel, tuple(_type_key(a) for a in example))
+    got = _BOUND.get(key)
+    if got is None:  # numba's typing of the tree's arrays takes about 0.1 ms a kernel: once a process
+        got = _BOUND[key] = compile_(tuple(kernel.typeof_pyval(a) for a in example))
+    return got
+
+
+#: (kernel, argument type keys) → its compiled entry point, for every search of the process
+_BOUND: dict[tuple[Any, tuple[Any, ...]], Callable[..., Any]] = {}
+
+
+def _type_key(a: Any) -> Any:
+    """What numba's type of ``a`` depends on, cheaply: an array's dtype, rank, layout flags,
+    writability and alignment; a tuple's class and its items' keys; a StructRef's numba type; a
+    scalar's Python type (the examples :func:`bind` gets are small ints, floats, bools and numpy
+    scalars)."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if isinstance(a, tuple):
+        return (type(a), *(_type_key(x) for x in a))
+    if isinstance(a, structref.StructRefProxy):
+        return a._type  # noqa: SLF001 - the proxy's numba type, as numba's typeof reads it
+    return type(a)
 
 
 class LeafCalls:
