@@ -395,13 +395,9 @@ class NativeSearch:
         width = _CHESS_MOVES if self._native_chess else k.MAX_EDGES
         lane = Lane(self.ev, max(1, self.params.minibatch), width)
         inputs = lane.slot.inputs
-        if self._native_chess:
-            planes = inputs[next(iter(inputs))]
-            lane.write = lambda state, row: state.encode_lc0(planes[row])  # type: ignore[attr-defined]
-        elif self._go is not None:
-            go = self._go
-            lane.write = lambda state, row: go.encode(state, inputs, row)
-        else:
+        if self._native_chess or self._go is not None:
+            lane.write = lambda state, row: self._encode(state, inputs, row)
+        else:  # a codec's own writer, its buffers checked once
             lane.write = self.codec.row_writer(inputs)
         return lane
 
